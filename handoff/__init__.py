@@ -1,0 +1,76 @@
+"""Customer Care Registry: the handoff service."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from .config import PROJECT_ROOT, Config
+
+csrf = CSRFProtect()
+
+
+def configure_logging() -> None:
+    """key=value lines, so logs can be grepped by field."""
+    if logging.getLogger().handlers:
+        return
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    from . import admin, api, db, health, pages
+    from .auth import login_manager
+    from .bot_relay import BotRelay
+    from .errors import register_error_handlers
+    from .knowledge import KnowledgeIndex
+    from .realtime import socketio
+    from .sockets.agent import AgentNamespace
+    from .sockets.chat import ChatNamespace
+
+    configure_logging()
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "web" / "templates"),
+                static_folder=str(PROJECT_ROOT / "web" / "static"))
+    app.config.from_mapping(Config().as_flask())
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_engine(app.config["DATABASE_URL"])
+    if app.config.get("AUTO_MIGRATE"):
+        from .migrate import upgrade
+
+        upgrade(app.config["DATABASE_URL"])
+    demo = PROJECT_ROOT / "var" / "demo_logins.json"
+    if app.config.get("SHOW_DEMO_LOGINS", True) and demo.exists():
+        import json
+
+        app.config["DEMO_LOGINS"] = json.loads(demo.read_text())
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    register_error_handlers(app)
+    for blueprint in (pages.bp, admin.bp, health.bp, api.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api.bp)
+
+    app.extensions["knowledge"] = KnowledgeIndex(app.config["FAQ_ANSWER_THRESHOLD"],
+                                                 app.config["FAQ_CHOOSE_THRESHOLD"])
+    relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"])
+    app.extensions["relay"] = relay
+    origins = app.config["ALLOWED_ORIGINS"]
+    socketio.init_app(
+        app,
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins="*" if "*" in origins else origins,
+        max_http_buffer_size=64 * 1024,  # far above 4,000 characters, far below a memory problem
+        ping_interval=20,
+        logger=False,
+        engineio_logger=False,
+    )
+    socketio.on_namespace(ChatNamespace("/chat", relay))
+    socketio.on_namespace(AgentNamespace("/agent"))
+    return app

@@ -1,0 +1,62 @@
+"""Blueprint `api`: the HTTP API the bot's custom actions call, with the service token."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from . import conversations, knowledge, tickets
+from .auth import service_token_required
+from .errors import ServiceError, clean_int
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+@service_token_required
+def _check_token():
+    return None
+
+
+def _body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ServiceError("The request body must be a JSON object.")
+    return data
+
+
+@bp.get("/faq/search")
+def faq_search():
+    limit = min(max(request.args.get("limit", 3, type=int) or 3, 1), 5)
+    return jsonify(current_app.extensions["knowledge"].search(request.args.get("q"), limit))
+
+
+@bp.get("/faq/<int:faq_id>")
+def faq_get(faq_id: int):
+    return jsonify(knowledge.get_faq(faq_id))
+
+
+@bp.get("/conversations/<int:cid>/customer")
+def customer(cid: int):
+    return jsonify(tickets.customer_for_conversation(cid))
+
+
+@bp.post("/conversations/<int:cid>/handoff")
+def handoff(cid: int):
+    return jsonify(conversations.request_handoff(cid, _body().get("reason")))
+
+
+@bp.post("/conversations/<int:cid>/contact")
+def contact(cid: int):
+    tickets.set_contact_email(cid, _body().get("email"))
+    return jsonify({"ok": True})
+
+
+@bp.post("/conversations/<int:cid>/tickets")
+def create_ticket(cid: int):
+    body = _body()
+    return jsonify(tickets.create_from_bot(cid, body.get("description"), body.get("category"),
+                                           body.get("email"))), 201
+
+
+@bp.get("/conversations/<int:cid>/tickets/<number>")
+def ticket_status(cid: int, number: str):
+    return jsonify(tickets.status_for_conversation(cid, clean_int(number.lstrip("#"), "Ticket number")))

@@ -1,0 +1,108 @@
+"""`careregistry`: operators' commands. Each calls the same service layer as the routes."""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+
+import click
+from flask.cli import FlaskGroup
+
+from . import agents, create_app, knowledge
+from .config import PROJECT_ROOT, VAR_DIR
+from .errors import ServiceError
+from .models import CATEGORIES
+
+SEED = PROJECT_ROOT / "handoff" / "seed_data"
+DEMO_LOGINS = VAR_DIR / "demo_logins.json"
+
+
+def _fail(err: ServiceError) -> None:
+    click.secho(f"Error: {err.message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main() -> None:
+    """Customer Care Registry operator commands."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from flask import current_app
+
+    from .migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+def _create(role: str, name: str, email: str, password: str, skills: tuple[str, ...]) -> None:
+    try:
+        agent = agents.create(name, email, password, role, skills)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Created {role} {agent['name']} <{agent['email']}> (id {agent['id']}).")
+
+
+@main.command("create-admin")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.password_option()
+def create_admin(name: str, email: str, password: str) -> None:
+    """Create an administrator."""
+    _create("admin", name, email, password, ())
+
+
+@main.command("create-agent")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--skill", "skills", multiple=True, type=click.Choice(CATEGORIES))
+@click.password_option()
+def create_agent(name: str, email: str, password: str, skills: tuple[str, ...]) -> None:
+    """Create a support agent with skills."""
+    _create("agent", name, email, password, skills)
+
+
+@main.command("import-faqs")
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns answer_id,answer,category")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns question,answer_id")
+def import_faqs(answers: str, questions: str) -> None:
+    """Import FAQs from CSV; nothing is imported if any row is bad."""
+    try:
+        faqs, phrasings = knowledge.import_csv(answers, questions)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Imported {faqs} FAQs with {phrasings} phrasings.")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo company's FAQs and create a demo admin and two agents (once)."""
+    if knowledge.count() == 0:
+        faqs, phrasings = knowledge.import_csv(SEED / "faq_answers.csv", SEED / "faq_questions.csv")
+        click.echo(f"Loaded {faqs} demo FAQs with {phrasings} phrasings.")
+    if DEMO_LOGINS.exists():
+        return
+    people = [("admin", "Ada Admin", "admin@example.com", ()),
+              ("agent", "Sam Agent", "sam@example.com", ("billing", "orders")),
+              ("agent", "Kim Agent", "kim@example.com", ("account", "technical"))]
+    logins = []
+    for role, name, email, skills in people:
+        password = secrets.token_urlsafe(9)
+        try:
+            agents.create(name, email, password, role, skills)
+        except ServiceError as err:
+            _fail(err)
+        logins.append({"role": role, "name": name, "email": email, "password": password})
+    DEMO_LOGINS.write_text(json.dumps(logins, indent=2))
+    DEMO_LOGINS.chmod(0o600)
+    click.echo(f"Created demo log-ins in {DEMO_LOGINS}.")

@@ -1,0 +1,51 @@
+"""Settings, parsed once from environment variables with safe defaults for a local run."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CCR_VAR_DIR", PROJECT_ROOT / "var"))
+
+
+def _local_secret(name: str) -> str:
+    """A random secret kept in var/ so a local install is safe without configuration."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+class Config:
+    def __init__(self) -> None:
+        env = os.environ
+        self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'careregistry.db'}"
+        self.SECRET_KEY = env.get("SECRET_KEY") or _local_secret("secret_key")
+        self.SERVICE_TOKEN = env.get("SERVICE_TOKEN") or _local_secret("service_token")
+        self.RASA_URL = env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+        self.ACTIONS_URL = env.get("ACTIONS_URL", "http://127.0.0.1:5055").rstrip("/")
+        # Bounded waits on the bot: a slow Rasa must not leave a customer without an answer.
+        self.RASA_TIMEOUT = _float("RASA_TIMEOUT", 5.0)
+        self.HEALTH_TIMEOUT = _float("HEALTH_TIMEOUT", 1.5)
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.ALLOWED_ORIGINS = [o for o in env.get("ALLOWED_ORIGINS", "*").split(",") if o]
+        self.FAQ_ANSWER_THRESHOLD = _float("FAQ_ANSWER_THRESHOLD", -1)
+        self.FAQ_CHOOSE_THRESHOLD = _float("FAQ_CHOOSE_THRESHOLD", -1)
+        self.MAX_MESSAGE_CHARS = 4000
+        self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.TESTING = False
+
+    def as_flask(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

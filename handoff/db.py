@@ -1,0 +1,57 @@
+"""Engine and session factory. Service functions open short transactions with `session_scope()`."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+_engine: Engine | None = None
+_factory: sessionmaker[Session] | None = None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets the relay threads read while one writes; busy_timeout queues writers instead of failing.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def init_engine(url: str) -> Engine:
+    global _engine, _factory
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    _engine = engine
+    _factory = sessionmaker(engine, expire_on_commit=False)
+    return engine
+
+
+def engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError("Database not initialised: call init_engine() (create_app does this).")
+    return _engine
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any error."""
+    if _factory is None:
+        raise RuntimeError("Database not initialised: call init_engine() (create_app does this).")
+    with _factory.begin() as session:
+        yield session

@@ -1,0 +1,97 @@
+"""Errors a user can meet, each a plain sentence; one JSON shape for every HTTP error."""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("careregistry.errors")
+
+
+class ServiceError(Exception):
+    """A refusal the caller should see: bad input, wrong id, not allowed, lost race."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class Forbidden(ServiceError):
+    status = 403
+
+
+class Conflict(ServiceError):
+    status = 409
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def clean_text(value, max_chars: int = 4000, what: str = "message") -> str:
+    if not isinstance(value, str):
+        raise ServiceError(f"The {what} must be text.")
+    text = _CONTROL.sub("", value).strip()
+    if not text:
+        raise ServiceError(f"The {what} is empty.")
+    if len(text) > max_chars:
+        raise ServiceError(f"The {what} is too long: {len(text)} characters, the limit is {max_chars}.")
+    return text
+
+
+def clean_client_id(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CLIENT_ID.match(value):
+        raise ServiceError("client_msg_id must be 1 to 64 letters, digits, '-', '_', '.' or ':'.")
+    return value
+
+
+def clean_int(value, what: str) -> int:
+    if isinstance(value, bool):
+        raise ServiceError(f"{what} must be a number.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) < 12:
+        return int(value)
+    raise ServiceError(f"{what} must be a number.")
+
+
+def require_dict(data) -> dict:
+    if not isinstance(data, dict):
+        raise ServiceError("The event payload must be a JSON object.")
+    return data
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/healthz")) or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    def respond(code: int, message: str, description: str = ""):
+        if _wants_json():
+            return jsonify({"code": code, "message": message, "description": description}), code
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(ServiceError)
+    def service_error(err: ServiceError):
+        return respond(err.status, err.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        return respond(err.code or 500, err.name, err.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception):
+        log.exception("unhandled error path=%s", request.path)
+        return respond(500, "Something went wrong on our side. Please try again.")

@@ -1,0 +1,50 @@
+"""The Socket.IO server and the events the service layer publishes through it.
+
+Rooms name what they hold: `conversation:<id>` (the customer's sockets in /chat and the owning agent's
+sockets in /agent), `agents` (every online agent) and `agent:<id>` (one agent's tabs). With REDIS_URL set,
+emits go through Redis so every handoff process reaches its own clients.
+"""
+from __future__ import annotations
+
+from flask_socketio import SocketIO
+
+socketio = SocketIO()
+
+
+def conversation_room(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def agent_room(agent_id: int) -> str:
+    return f"agent:{agent_id}"
+
+
+def publish_message(message: dict) -> None:
+    room = conversation_room(message["conversation_id"])
+    socketio.emit("message", message, to=room, namespace="/chat")
+    socketio.emit("message", message, to=room, namespace="/agent")
+
+
+def publish_status(conversation_id: int, status: str, agent_name: str | None) -> None:
+    payload = {
+        "conversation_id": conversation_id,
+        "status": status,
+        "agent": {"name": agent_name} if agent_name else None,
+    }
+    room = conversation_room(conversation_id)
+    socketio.emit("conversation_status", payload, to=room, namespace="/chat")
+    socketio.emit("conversation_status", payload, to=room, namespace="/agent")
+
+
+def publish_queue(conversations: list[dict]) -> None:
+    socketio.emit("queue", {"conversations": conversations}, to="agents", namespace="/agent")
+
+
+def publish_conversation_to_agent(agent_id: int, conversation: dict) -> None:
+    socketio.emit("conversation", conversation, to=agent_room(agent_id), namespace="/agent")
+
+
+def publish_typing(conversation_id: int, sender: str, typing: bool) -> None:
+    payload = {"conversation_id": conversation_id, "sender": sender, "typing": bool(typing)}
+    namespace = "/agent" if sender == "customer" else "/chat"
+    socketio.emit("typing", payload, to=conversation_room(conversation_id), namespace=namespace)
