@@ -27,7 +27,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .bot_relay import BotRelay
     from .errors import register_error_handlers
     from .knowledge import KnowledgeIndex
-    from .realtime import socketio
+    from flask_socketio import SocketIO
+
+    from . import realtime
     from .sockets.agent import AgentNamespace
     from .sockets.chat import ChatNamespace
 
@@ -61,7 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"])
     app.extensions["relay"] = relay
     origins = app.config["ALLOWED_ORIGINS"]
-    socketio.init_app(
+    socketio = SocketIO(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
         message_queue=app.config["REDIS_URL"],
@@ -71,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         logger=False,
         engineio_logger=False,
     )
+    realtime.bind(socketio)
     socketio.on_namespace(ChatNamespace("/chat", relay))
     socketio.on_namespace(AgentNamespace("/agent"))
     return app

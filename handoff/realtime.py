@@ -11,6 +11,12 @@ from flask_socketio import SocketIO
 socketio = SocketIO()
 
 
+def bind(server: SocketIO) -> None:
+    """Publish through this app's Socket.IO server (each create_app makes its own)."""
+    global socketio
+    socketio = server
+
+
 def conversation_room(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 

@@ -1,0 +1,70 @@
+"""Stand-ins for the bot in service unit tests: a real HTTP server on loopback that answers like Rasa's
+REST channel and the action server's /health. The end-to-end tests use the real Rasa instead."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeRasa:
+    def __init__(self):
+        self.mode = "echo"  # echo | down | slow | empty | buttons
+        self.delay = 0.0
+        self.received: list[dict] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _json(self, code, body):
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                if owner.mode == "down":
+                    return self._json(503, {"error": "down"})
+                self._json(200, {"version": "3.6.21", "status": "ok"})
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                owner.received.append(body)
+                if owner.mode == "down":
+                    return self._json(500, {"error": "down"})
+                if owner.mode == "slow":
+                    time.sleep(owner.delay)
+                if owner.mode == "empty":
+                    return self._json(200, [])
+                reply = {"recipient_id": body.get("sender"), "text": f"bot heard: {body.get('message')}"}
+                if owner.mode == "buttons":
+                    reply["buttons"] = [{"title": "Refunds", "payload": '/choose_faq{"faq_id":"1"}'}]
+                self._json(200, [reply])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def messages_from(self, sender) -> list[str]:
+        return [r.get("message") for r in self.received if r.get("sender") == str(sender)]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
+    """Poll until predicate() is truthy; returns its value or None after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from handoff import agents, create_app, knowledge
+from handoff.cli import SEED
+from tests.fakes import FakeRasa
+
+TOKEN = "test-service-token"
+PASSWORD = "correct horse battery"
+_visitors = itertools.count()
+
+
+@pytest.fixture
+def fake_rasa():
+    rasa = FakeRasa()
+    yield rasa
+    rasa.close()
+
+
+@pytest.fixture
+def app(tmp_path, fake_rasa):
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "AUTO_MIGRATE": True,
+        "SERVICE_TOKEN": TOKEN,
+        "RASA_URL": fake_rasa.url,
+        "ACTIONS_URL": fake_rasa.url,
+        "RASA_TIMEOUT": 1.0,
+        "WTF_CSRF_ENABLED": False,
+        "SHOW_DEMO_LOGINS": False,
+    })
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client):
+    """The bot's HTTP API, called with the service token."""
+
+    class Api:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+
+        def get(self, path, **kw):
+            return client.get(path, headers=self.headers, **kw)
+
+        def post(self, path, body=None, **kw):
+            return client.post(path, json=body, headers=self.headers, **kw)
+
+    return Api()
+
+
+@pytest.fixture
+def seeded(app):
+    knowledge.import_csv(SEED / "faq_answers.csv", SEED / "faq_questions.csv")
+    return app
+
+
+@pytest.fixture
+def make_agent(app):
+    def make(name="Sam Agent", email=None, role="agent", skills=("billing",)):
+        email = email or f"{name.split()[0].lower()}@example.com"
+        return agents.create(name, email, PASSWORD, role, skills)
+
+    return make
+
+
+@pytest.fixture
+def agent_socket(app, make_agent):
+    """Log an agent in over HTTP and open the console's socket with that session."""
+    sio = app.extensions["socketio"]
+    opened = []
+
+    def connect(agent=None):
+        agent = agent or make_agent()
+        http = app.test_client()
+        resp = http.post("/login", data={"email": agent["email"], "password": PASSWORD})
+        assert resp.status_code == 302, resp.data
+        sock = sio.test_client(app, namespace="/agent", flask_test_client=http)
+        assert sock.is_connected("/agent")
+        opened.append(sock)
+        return Inbox(sock, "/agent")
+
+    yield connect
+    for sock in opened:
+        if sock.is_connected("/agent"):
+            sock.disconnect("/agent")
+
+
+@pytest.fixture
+def customer_socket(app):
+    sio = app.extensions["socketio"]
+    opened = []
+
+    def connect(visitor_id=None):
+        visitor_id = visitor_id or f"visitor-{next(_visitors):04d}-abcdef"
+        sock = sio.test_client(app, namespace="/chat", auth={"visitor_id": visitor_id})
+        assert sock.is_connected("/chat")
+        opened.append(sock)
+        return Inbox(sock, "/chat")
+
+    yield connect
+    for sock in opened:
+        if sock.is_connected("/chat"):
+            sock.disconnect("/chat")
+
+
+class Inbox:
+    """Everything a test Socket.IO client received, kept (get_received() empties the client's queue)."""
+
+    def __init__(self, sock, namespace):
+        self.sock, self.namespace, self.seen = sock, namespace, []
+
+    def of(self, name) -> list:
+        self.seen += self.sock.get_received(self.namespace)
+        # The test client keeps a "message" event's payload bare (it mistakes it for Flask-SocketIO's send()).
+        return [e["args"] if e["name"] == "message" else e["args"][0] for e in self.seen if e["name"] == name]
+
+    def texts(self, sender=None) -> list[str]:
+        return [m["text"] for m in self.of("message") if sender is None or m["sender"] == sender]
+
+    def emit(self, event, data):
+        return self.sock.emit(event, data, namespace=self.namespace, callback=True)
