@@ -3,9 +3,9 @@
 Pure scikit-learn/numpy, no database and no Flask, so the service, CLI commands and tests can all
 build one from plain `(faq_id, text)` pairs. Two TF-IDF views are blended: word 1-2 grams carry
 meaning ("cancel order" vs "cancel subscription"), character 2-5 grams inside word boundaries absorb
-typos and inflections ("pasword", "cancell", "shipped"/"shipping"). Both are L2-normalised and
-stacked with weights sqrt(w) and sqrt(1 - w), so one sparse dot product gives
-w * cos_word + (1 - w) * cos_char, a score in [0, 1].
+typos and inflections ("pasword", "cancell"). Each view is L2-normalised and scaled by sqrt(weight),
+so one sparse dot product gives the weighted sum of the two cosines, a score in [0, 1]. An FAQ's
+score blends its closest phrasing with all its phrasings taken as one document.
 """
 from __future__ import annotations
 
@@ -68,7 +68,6 @@ _REPLACEMENTS = {
     "colour": "color",
     "cancelled": "canceled",
     "cancelling": "canceling",
-    "ordered": "order",
 }
 
 _CONTRACTIONS = [
@@ -175,10 +174,12 @@ class FaqMatcher:
         choose_threshold: float = DEFAULT_CHOOSE_THRESHOLD,
         margin: float = DEFAULT_MARGIN,
     ) -> None:
-        if not 0 <= choose_threshold <= answer_threshold <= 1:
-            raise ValueError("Thresholds must satisfy 0 <= choose_threshold <= answer_threshold <= 1.")
+        if not (0 <= choose_threshold <= 1 and 0 <= answer_threshold <= 1 and margin >= 0):
+            raise ValueError("FAQ thresholds must be between 0 and 1, and the margin at least 0.")
         self.answer_threshold = answer_threshold
-        self.choose_threshold = choose_threshold
+        # Overriding only the answer threshold (e.g. from the environment) below the default choose
+        # threshold must not make a confident match "unknown".
+        self.choose_threshold = min(choose_threshold, answer_threshold)
         self.margin = margin
         self._index: _Index | None = None
         self._fit_lock = threading.Lock()
