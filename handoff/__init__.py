@@ -7,7 +7,7 @@ import os
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from .config import PROJECT_ROOT, Config
+from .config import PROJECT_ROOT, VAR_DIR, Config
 
 csrf = CSRFProtect()
 
@@ -45,7 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         from .migrate import upgrade
 
         upgrade(app.config["DATABASE_URL"])
-    demo = PROJECT_ROOT / "var" / "demo_logins.json"
+    demo = VAR_DIR / "demo_logins.json"
     if app.config.get("SHOW_DEMO_LOGINS", True) and demo.exists():
         import json
 

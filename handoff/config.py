@@ -9,10 +9,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CCR_VAR_DIR", PROJECT_ROOT / "var"))
 
 
-def _local_secret(name: str) -> str:
+def _local_secret(name: str, var_dir: Path = VAR_DIR) -> str:
     """A random secret kept in var/ so a local install is safe without configuration."""
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    path = VAR_DIR / name
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)

@@ -43,7 +43,7 @@ class Stack:
             "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
             "ACTIONS_URL": f"http://127.0.0.1:{self.actions_port}",
             "CCR_VAR_DIR": str(self.var_dir),
-            "SERVICE_TOKEN": os.environ.get("SERVICE_TOKEN") or _local_secret("service_token"),
+            "SERVICE_TOKEN": os.environ.get("SERVICE_TOKEN") or _local_secret("service_token", self.var_dir),
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.extra_env)
@@ -74,3 +74,53 @@ class Stack:
 
     def shell_commands(self) -> dict[str, str]:
         return {name: shlex.join(argv) for name, argv in self.commands().items()}
+
+
+class RunningStack:
+    """Starts the stack's processes as children (for end-to-end tests and benchmarks), logs to var_dir."""
+
+    def __init__(self, stack: Stack, names=("rasa", "actions", "web")):
+        import subprocess
+
+        self._subprocess = subprocess
+        self.stack, self.names, self.procs = stack, names, {}
+        self.env = stack.env()
+
+    def prepare_database(self) -> None:
+        careregistry = str(APP_BIN / "careregistry")
+        for args in (["db", "upgrade"], ["seed-demo"]):
+            self._subprocess.run([careregistry, *args], env=self.env, cwd=PROJECT_ROOT, check=True,
+                                 stdout=self._subprocess.DEVNULL)
+
+    def start(self, name: str) -> None:
+        log = open(self.stack.var_dir / f"{name}.log", "ab")
+        self.procs[name] = self._subprocess.Popen(self.stack.commands()[name], env=self.env, cwd=PROJECT_ROOT,
+                                                  stdout=log, stderr=self._subprocess.STDOUT,
+                                                  start_new_session=True)
+
+    def stop(self, name: str, kill: bool = False) -> None:
+        import signal
+
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except self._subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def __enter__(self) -> "RunningStack":
+        self.prepare_database()
+        for name in self.names:
+            self.start(name)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+    def log_tail(self, name: str, lines: int = 40) -> str:
+        path = self.stack.var_dir / f"{name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

@@ -1,0 +1,62 @@
+"""End-to-end: the real Rasa server, action server and handoff service, on free loopback ports."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from handoff.launcher import wait_healthy
+from handoff.stack import MODEL, RunningStack, Stack
+from tests.e2e.clients import AgentConsole, Customer
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    if not MODEL.exists():
+        pytest.fail("No trained model at models/current.tar.gz: run `make model` (make test does it).")
+    var = tmp_path_factory.mktemp("stack")
+    config = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
+                   extra_env={"RASA_TIMEOUT": "4", "DATABASE_URL": f"sqlite:///{var / 'e2e.db'}",
+                              "HANDOFF_THREADS": "100"})
+    with RunningStack(config) as running:
+        if wait_healthy(config.handoff_url, timeout=240, progress=lambda m: None) is None:
+            pytest.fail("The stack did not become healthy:\n" + "\n".join(
+                f"--- {n} ---\n{running.log_tail(n)}" for n in ("web", "rasa", "actions")))
+        running.url = config.handoff_url
+        running.logins = {p["role"] + ("" if p["role"] == "admin" else p["name"].split()[0]): p
+                          for p in json.loads((var / "demo_logins.json").read_text())}
+        yield running
+
+
+@pytest.fixture
+def customer(stack):
+    made = []
+
+    def make(visitor_id=None):
+        made.append(Customer(stack.url, visitor_id).connect())
+        return made[-1]
+
+    yield make
+    for c in made:
+        c.close()
+
+
+@pytest.fixture
+def agent(stack):
+    made = []
+
+    def make(who="agentSam"):
+        person = stack.logins[who]
+        made.append(AgentConsole(stack.url, person["email"], person["password"]).connect())
+        return made[-1]
+
+    yield make
+    for a in made:
+        a.close()
