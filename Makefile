@@ -63,7 +63,7 @@ test-actions: $(RASA_STAMP)
 
 test-bot: $(MODEL)
 	@echo "==> Rasa data validation and conversation tests"
-	@$(RASA)/bin/rasa data validate --fail-on-warnings --quiet
+	@$(RASA)/bin/rasa data validate --quiet
 	@$(RASA)/bin/rasa test core --stories tests/bot/test_stories.yml --model $(MODEL) --out results --fail-on-prediction-errors
 
 test-service: setup browser-deps

@@ -1,0 +1,104 @@
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.handoff import ActionHandoff, ActionSubmitContact
+from actions.replies import TICKET_BUTTON
+
+QUEUED = {"status": "queued", "agents_online": 2}
+
+
+@pytest.mark.parametrize(
+    "tracker_name, reason",
+    [
+        ("handoff_request", "customer_request"),
+        ("handoff_after_unknown_faq", "low_confidence"),
+        ("handoff_after_fallback", "repeated_fallback"),
+    ],
+)
+def test_reason_sent_to_the_service(service, load_tracker, dispatcher, tracker_name, reason):
+    service.on("POST", "/api/conversations/12/handoff", QUEUED)
+
+    ActionHandoff().run(dispatcher, load_tracker(tracker_name), {})
+
+    assert service.calls[0]["json"] == {"reason": reason}
+
+
+def test_unknown_answer_long_ago_is_not_low_confidence(service, load_tracker, dispatcher):
+    # faq_outcome is still "unknown", but the customer talked about other things since.
+    tracker = load_tracker("handoff_request", slots={"faq_outcome": "unknown"})
+    service.on("POST", "/api/conversations/12/handoff", QUEUED)
+
+    ActionHandoff().run(dispatcher, tracker, {})
+
+    assert service.calls[0]["json"] == {"reason": "customer_request"}
+
+
+def test_queued(service, load_tracker, dispatcher):
+    service.on("POST", "/api/conversations/12/handoff", QUEUED)
+
+    events = ActionHandoff().run(dispatcher, load_tracker("handoff_request"), {})
+
+    assert dispatcher.texts[0].startswith("I'm connecting you with a person")
+    assert events == [SlotSet("faq_outcome", None), SlotSet("handoff_needs_email", False)]
+
+
+def test_no_agent_and_email_known(service, load_tracker, dispatcher):
+    service.on("POST", "/api/conversations/12/handoff",
+               {"status": "ticket", "ticket": {"number": 42}, "email_known": True})
+
+    events = ActionHandoff().run(dispatcher, load_tracker("handoff_request"), {})
+
+    assert dispatcher.texts == [
+        "No agent is available right now, so I've opened ticket #42 with this "
+        "conversation. We'll get back to you by email."
+    ]
+    assert SlotSet("handoff_needs_email", False) in events
+    assert SlotSet("handoff_ticket_number", "42") in events
+
+
+def test_no_agent_and_no_email_starts_the_email_form(service, load_tracker, dispatcher):
+    service.on("POST", "/api/conversations/12/handoff",
+               {"status": "ticket", "ticket": {"number": 42}, "email_known": False})
+
+    events = ActionHandoff().run(dispatcher, load_tracker("handoff_request"), {})
+
+    assert "ticket #42" in dispatcher.texts[0]
+    assert SlotSet("handoff_needs_email", True) in events
+    assert SlotSet("handoff_ticket_number", "42") in events
+
+
+@pytest.mark.parametrize(
+    "route",
+    [None, {"body": {"status": "busy"}}, {"body": {"status": "ticket"}}],
+    ids=["down", "unknown-status", "ticket-without-number"],
+)
+def test_handoff_failure_offers_a_ticket(service, load_tracker, dispatcher, route):
+    if route is None:
+        service.down()
+    else:
+        service.on("POST", "/api/conversations/12/handoff", **route)
+
+    events = ActionHandoff().run(dispatcher, load_tracker("handoff_request"), {})
+
+    assert dispatcher.texts[0].startswith("Sorry, I can't reach our support system right now.")
+    assert dispatcher.buttons == [[TICKET_BUTTON]]
+    assert SlotSet("handoff_needs_email", False) in events
+
+
+def test_contact_email_is_saved(service, load_tracker, dispatcher):
+    service.on("POST", "/api/conversations/12/contact", {"ok": True})
+
+    events = ActionSubmitContact().run(dispatcher, load_tracker("submit_contact"), {})
+
+    assert service.calls[0]["json"] == {"email": "anna@example.com"}
+    assert dispatcher.texts == ["Thanks! We'll write to anna@example.com about ticket #42."]
+    assert events == [SlotSet("handoff_needs_email", False)]
+
+
+def test_contact_email_when_service_is_down(service, load_tracker, dispatcher):
+    service.down()
+
+    events = ActionSubmitContact().run(dispatcher, load_tracker("submit_contact"), {})
+
+    assert dispatcher.texts[0].startswith("Sorry, I can't reach our support system right now.")
+    assert events == [SlotSet("handoff_needs_email", False)]
