@@ -1,13 +1,17 @@
 """Blueprint `admin`: agents, escalations and the numbers."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
-from . import agents, conversations, knowledge
+from . import agents, conversations, knowledge, mail, tickets
 from .auth import staff_required
+from .console import parse_agent
 from .db import session_scope
-from .errors import ServiceError
+from .errors import ServiceError, clean_int
 from .models import CATEGORIES, Conversation, Handoff, Ticket
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -61,3 +65,67 @@ def create_agent():
 @staff_required(admin=True)
 def transcript(cid: int):
     return render_template("transcript.html", conversation=conversations.conversation_for_agent(0, cid, admin=True))
+
+
+@bp.get("/tickets")
+@staff_required(admin=True)
+def ticket_list():
+    """Every ticket, filtered by status, priority, category, agent, escalation and date, with search."""
+    a = request.args
+    assignee = a.get("agent") or None
+    if assignee not in (None, "none"):
+        assignee = clean_int(assignee, "agent")
+    rows = tickets.search(viewer=(current_user.agent_id, "admin", True), status=a.get("status") or None,
+                          priority=a.get("priority") or None, category=a.get("category") or None,
+                          assignee=assignee, escalated=a.get("escalated") == "1", since=_date(a.get("since")),
+                          until=_date(a.get("until"), end=True), q=a.get("q"))
+    return render_template("admin/tickets.html", tickets=rows, filters=dict(a), agents=agents.list_all(),
+                           statuses=list(tickets.TRANSITIONS), priorities=tickets.PRIORITIES,
+                           categories=CATEGORIES)
+
+
+def _date(value: str | None, end: bool = False):
+    from datetime import date, timedelta
+
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError("Dates are written YYYY-MM-DD.") from None
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
+
+
+@bp.post("/tickets/<int:number>/assign")
+@staff_required(admin=True)
+def assign(number: int):
+    try:
+        agent_id = parse_agent(request.form.get("agent_id"))
+        tickets.assign(number, agent_id, current_user.name)
+        flash(f"Ticket #{number} assigned.", "success")
+    except ServiceError as err:
+        if err.status == 404:
+            raise
+        flash(err.message, "error")
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/admin")
+                    else url_for("console.ticket", number=number))
+
+
+@bp.post("/agents/<int:agent_id>/active")
+@staff_required(admin=True)
+def set_active(agent_id: int):
+    active = request.form.get("active") == "1"
+    if agent_id == current_user.agent_id and not active:
+        flash("You cannot deactivate yourself.", "error")
+    else:
+        agents.set_active(agent_id, active)
+        flash("Agent activated." if active else "Agent deactivated; their open chats went back to the queue.",
+              "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.get("/mail")
+@staff_required(admin=True)
+def outbox():
+    """The mail the service sent or is trying to send (with no SMTP server, this is where the demo's go)."""
+    return render_template("admin/mail.html", mails=mail.recent())

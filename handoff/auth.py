@@ -7,7 +7,7 @@ import hmac
 from flask import current_app, request
 from flask_login import LoginManager, UserMixin, current_user
 
-from . import agents
+from . import accounts, agents
 from .errors import Forbidden, NotFound, ServiceError
 
 login_manager = LoginManager()
@@ -31,9 +31,28 @@ class StaffUser(UserMixin):
         return self.role == "admin"
 
 
+class CustomerUser(UserMixin):
+    agent_id = None
+    role = "customer"
+    is_admin = False
+
+    def __init__(self, customer: dict):
+        self.customer_id = customer["id"]
+        self.name = customer["name"] or customer["email"]
+        self.email = customer["email"]
+
+    def get_id(self) -> str:
+        return f"customer:{self.customer_id}"
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     kind, _, raw = user_id.partition(":")
+    if kind == "customer" and raw.isdigit():
+        try:
+            return CustomerUser(accounts.get(int(raw)))
+        except NotFound:
+            return None
     if kind == "agent" and raw.isdigit():
         try:
             agent = agents.get(int(raw))
@@ -56,6 +75,22 @@ def staff_required(admin: bool = False):
         return wrapper
 
     return decorator
+
+
+def customer_required(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated or getattr(current_user, "customer_id", None) is None:
+            from flask import redirect, url_for
+
+            return redirect(url_for("portal.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
 
 
 def service_token_required(view):

@@ -40,6 +40,8 @@ class Config:
         self.FAQ_ANSWER_THRESHOLD = _float("FAQ_ANSWER_THRESHOLD", -1)
         self.FAQ_CHOOSE_THRESHOLD = _float("FAQ_CHOOSE_THRESHOLD", -1)
         self.MAX_MESSAGE_CHARS = 4000
+        # Whether agents see every ticket, or only the unassigned queue and their own (admins see all).
+        self.AGENTS_SEE_ALL = env.get("AGENTS_SEE_ALL", "0") == "1"
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

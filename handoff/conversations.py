@@ -78,6 +78,8 @@ def open_for_visitor(visitor_id: str) -> int:
                     customer = Customer(visitor_id=visitor_id)
                     s.add(customer)
                     s.flush()
+                if customer.merged_into_id:  # this visitor linked their chats to an account
+                    customer = s.get(Customer, customer.merged_into_id)
                 return _latest_conversation(s, customer).id
         except IntegrityError:
             continue
@@ -321,6 +323,19 @@ def assigned_agent(conversation_id: int) -> int | None:
     with session_scope() as s:
         return s.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id,
                                                             Conversation.status == "agent"))
+
+
+def customer_of(conversation_id: int) -> int:
+    with session_scope() as s:
+        return _get(s, conversation_id).customer_id
+
+
+def for_customer(conversation_id: int, customer_id: int) -> dict:
+    with session_scope() as s:
+        c = s.get(Conversation, conversation_id)
+        if c is None or c.customer_id != customer_id:
+            raise NotFound("There is no such conversation.")
+        return conversation_dict(s, c)
 
 
 def agent_open_conversations(agent_id: int) -> list[dict]:

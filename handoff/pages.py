@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_user, logout_user
 
-from . import agents
-from .auth import StaffUser, staff_required
+from . import agents, throttle
+from .auth import StaffUser, client_address, staff_required
+from .errors import ServiceError
 from .config import PROJECT_ROOT
 
 bp = Blueprint("pages", __name__)
@@ -22,9 +23,11 @@ def index():
                            demo_logins=current_app.config.get("DEMO_LOGINS", []))
 
 
-def _safe_next(target: str | None) -> str:
-    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("pages.console")
+def safe_local_url(target: str | None, fallback: str) -> str:
+    """Only a path on this site, so a crafted ?next= cannot send anyone elsewhere."""
+    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return fallback
     return target
 
 
@@ -32,16 +35,24 @@ def _safe_next(target: str | None) -> str:
 def login():
     error = None
     next_url = request.values.get("next")
+    status = 200
     if request.method == "POST":
-        agent_id = agents.authenticate(request.form.get("email"), request.form.get("password"))
-        if agent_id is None:
-            log.info("login failed email=%r", (request.form.get("email") or "")[:80])
-            error = "Wrong email or password."
+        account = (request.form.get("email") or "").strip().lower()[:254]
+        try:
+            throttle.check(account, client_address())
+            agent_id = agents.authenticate(account, request.form.get("password"))
+            if agent_id is None:
+                throttle.failed(account, client_address())
+                raise ServiceError("Wrong email or password.", 401)
+        except ServiceError as err:
+            log.info("login refused email=%r status=%s", account[:80], err.status)
+            error, status = err.message, err.status
         else:
+            throttle.succeeded(account)
             login_user(StaffUser(agents.get(agent_id)))
             log.info("login agent=%s", agent_id)
-            return redirect(_safe_next(next_url))
-    return render_template("login.html", error=error, next=next_url or ""), (401 if error else 200)
+            return redirect(safe_local_url(next_url, url_for("pages.console")))
+    return render_template("login.html", error=error, next=next_url or ""), status
 
 
 @bp.post("/logout")
