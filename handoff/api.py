@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import conversations, knowledge, tickets
+from . import accounts, conversations, knowledge, tickets
+from .mail import public_url
 from .auth import service_token_required
 from .errors import ServiceError, clean_int
 
@@ -46,15 +47,19 @@ def handoff(cid: int):
 
 @bp.post("/conversations/<int:cid>/contact")
 def contact(cid: int):
-    tickets.set_contact_email(cid, _body().get("email"))
+    email = tickets.set_contact_email(cid, _body().get("email"))
+    # An address that belongs to an account: the owner confirms by email before the chat joins it.
+    accounts.offer_link_by_email(cid, email, public_url())
     return jsonify({"ok": True})
 
 
 @bp.post("/conversations/<int:cid>/tickets")
 def create_ticket(cid: int):
     body = _body()
-    return jsonify(tickets.create_from_bot(cid, body.get("description"), body.get("category"),
-                                           body.get("email"))), 201
+    ticket = tickets.create_from_bot(cid, body.get("description"), body.get("category"), body.get("email"))
+    if body.get("email"):
+        accounts.offer_link_by_email(cid, tickets.clean_email(body["email"]), public_url())
+    return jsonify(ticket), 201
 
 
 @bp.get("/conversations/<int:cid>/tickets/<number>")

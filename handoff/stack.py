@@ -45,6 +45,7 @@ class Stack:
             "CCR_VAR_DIR": str(self.var_dir),
             "SERVICE_TOKEN": os.environ.get("SERVICE_TOKEN") or _local_secret("service_token", self.var_dir),
             "PYTHONUNBUFFERED": "1",
+            "PUBLIC_URL": self.handoff_url,
         })
         env.update(self.extra_env)
         return env

@@ -107,12 +107,13 @@ def customer_for_conversation(conversation_id: int) -> dict:
         return {"email": cu.email, "name": cu.name, "registered": cu.password_hash is not None}
 
 
-def set_contact_email(conversation_id: int, email) -> None:
+def set_contact_email(conversation_id: int, email) -> str:
     email = clean_email(email)
     with session_scope() as s:
         cu = _conversation(s, conversation_id).customer
         if cu.password_hash is None:  # a registered customer's address changes only in their account
             cu.email = email
+    return email
 
 
 # --- the lifecycle: new -> open -> pending -> resolved -> closed ------------------------------------

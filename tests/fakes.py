@@ -59,6 +59,14 @@ class FakeRasa:
         self.server.server_close()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
     """Poll until predicate() is truthy; returns its value or None after timeout."""
     deadline = time.monotonic() + timeout
@@ -68,3 +76,33 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
             return value
         time.sleep(interval)
     return None
+
+
+class Mailbox:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        from email import message_from_bytes, policy
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        owner = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                owner.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+    def text(self, message) -> str:
+        return message.get_body(preferencelist=("plain",)).get_content()
+
+    def stop(self):
+        self.controller.stop()

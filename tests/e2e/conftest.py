@@ -9,6 +9,7 @@ import pytest
 from handoff.launcher import wait_healthy
 from handoff.stack import MODEL, RunningStack, Stack
 from tests.e2e.clients import AgentConsole, Customer
+from tests.fakes import Mailbox
 
 
 def free_port() -> int:
@@ -22,10 +23,13 @@ def stack(tmp_path_factory):
     if not MODEL.exists():
         pytest.fail("No trained model at models/current.tar.gz: run `make model` (make test does it).")
     var = tmp_path_factory.mktemp("stack")
+    mailbox = Mailbox()  # a real SMTP server on loopback receives the service's mail
     config = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
                    extra_env={"RASA_TIMEOUT": "4", "DATABASE_URL": f"sqlite:///{var / 'e2e.db'}",
-                              "HANDOFF_THREADS": "100"})
+                              "HANDOFF_THREADS": "100", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
+                              "MAIL_INTERVAL": "1"})
     with RunningStack(config) as running:
+        running.mailbox = mailbox
         if wait_healthy(config.handoff_url, timeout=240, progress=lambda m: None) is None:
             pytest.fail("The stack did not become healthy:\n" + "\n".join(
                 f"--- {n} ---\n{running.log_tail(n)}" for n in ("web", "rasa", "actions")))
@@ -33,6 +37,7 @@ def stack(tmp_path_factory):
         running.logins = {p["role"] + ("" if p["role"] == "admin" else p["name"].split()[0]): p
                           for p in json.loads((var / "demo_logins.json").read_text())}
         yield running
+    mailbox.stop()
 
 
 @pytest.fixture
