@@ -6,13 +6,15 @@ acknowledged or relayed is already stored.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import realtime
-from .db import session_scope
+from .db import connection_scope, session_scope
 from .errors import Conflict, Forbidden, NotFound, ServiceError
 from .models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, utcnow
 
@@ -142,21 +144,40 @@ def _existing(conversation_id: int, client_msg_id: str | None) -> dict | None:
         return message_dict(m) if m else None
 
 
+_messages = Message.__table__
+_conversations = Conversation.__table__
+
+
+def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
+                    agent_id: int | None = None) -> dict:
+    """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
+    created = utcnow()
+    new_id = conn.execute(_messages.insert().values(
+        conversation_id=conversation_id, sender=sender, text=text, buttons=[], client_msg_id=client_msg_id,
+        agent_id=agent_id, created_at=created)).inserted_primary_key[0]
+    return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": [],
+            "created_at": iso(created)}
+
+
 def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None) -> tuple[dict, bool, str]:
-    """Store a customer's message. Returns (message, newly stored, conversation status after)."""
-    existing = _existing(conversation_id, client_msg_id)
-    if existing:
-        return existing, False, status_of(conversation_id)
+    """Store a customer's message. Returns (message, newly stored, conversation status after).
+
+    A client_msg_id seen before returns the stored message: the unique constraint decides, so two
+    sockets re-sending at once still store it once.
+    """
     try:
-        with session_scope() as s:
-            c = _get(s, conversation_id)
-            m = _store(s, c.id, "customer", text, client_msg_id=client_msg_id)
-            reopened = c.status == "resolved"
+        with connection_scope() as conn:
+            status = conn.execute(select(_conversations.c.status)
+                                  .where(_conversations.c.id == conversation_id)).scalar()
+            if status is None:
+                raise NotFound("There is no such conversation.")
+            result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
+            reopened = status == "resolved"
             if reopened:  # writing again after a resolved chat starts over with the bot
-                c.status, c.agent_id, c.handoff_reason = "bot", None, None
-            c.updated_at = utcnow()
-            result, status = message_dict(m), c.status
-    except IntegrityError:  # the same client_msg_id raced in from a second socket
+                conn.execute(update(_conversations).where(_conversations.c.id == conversation_id)
+                             .values(status="bot", agent_id=None, handoff_reason=None, updated_at=utcnow()))
+                status = "bot"
+    except IntegrityError:
         again = _existing(conversation_id, client_msg_id)
         if again is None:
             raise
@@ -253,13 +274,20 @@ def _owned(s: Session, agent_id: int, conversation_id: int) -> Conversation:
 
 
 def post_agent_message(agent_id: int, conversation_id: int, text: str, client_msg_id: str | None) -> dict:
-    existing = _existing(conversation_id, client_msg_id)
-    if existing:
-        return existing
-    with session_scope() as s:
-        c = _owned(s, agent_id, conversation_id)
-        c.updated_at = utcnow()
-        result = message_dict(_store(s, c.id, "agent", text, client_msg_id=client_msg_id, agent_id=agent_id))
+    try:
+        with connection_scope() as conn:
+            row = conn.execute(select(_conversations.c.agent_id, _conversations.c.status)
+                               .where(_conversations.c.id == conversation_id)).first()
+            if row is None:
+                raise NotFound("There is no such conversation.")
+            if row.agent_id != agent_id or row.status != "agent":
+                raise Forbidden("This conversation is not assigned to you.")
+            result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id)
+    except IntegrityError:
+        again = _existing(conversation_id, client_msg_id)
+        if again is None:
+            raise
+        return again
     realtime.publish_message(result)
     return result
 
@@ -300,14 +328,43 @@ def release_agent_work(agent_id: int) -> list[int]:
 
 
 def queue() -> list[dict]:
+    """The queued conversations, oldest first, in one query."""
+    last_text = (select(Message.text).where(Message.conversation_id == Conversation.id)
+                 .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery())
     with session_scope() as s:
-        rows = s.scalars(select(Conversation).where(Conversation.status == "queued")
-                         .order_by(Conversation.queued_at))
-        return [summary_dict(s, c) for c in rows]
+        rows = s.execute(select(Conversation.id, Conversation.handoff_reason, Conversation.queued_at,
+                                Customer.id, Customer.name, Customer.email, last_text)
+                         .join(Customer, Conversation.customer_id == Customer.id)
+                         .where(Conversation.status == "queued").order_by(Conversation.queued_at)).all()
+    return [{"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
+             "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
+             "agent": None, "last_message": last or ""}
+            for cid, reason, queued_at, customer_id, name, email, last in rows]
+
+
+_queue_publish = threading.Lock()
+_queue_pending = False
 
 
 def publish_queue() -> None:
+    """Send the queue to every agent, at most about five times a second however busy it is."""
+    global _queue_pending
+    with _queue_publish:
+        if _queue_pending:
+            return
+        _queue_pending = True
+    realtime.start_background_task(_publish_queue_soon)
+
+
+def _publish_queue_soon() -> None:
+    global _queue_pending
+    time.sleep(QUEUE_COALESCE_SECONDS)
+    with _queue_publish:
+        _queue_pending = False
     realtime.publish_queue(queue())
+
+
+QUEUE_COALESCE_SECONDS = 0.2
 
 
 def conversation_for_agent(agent_id: int, conversation_id: int, *, admin: bool = False) -> dict:

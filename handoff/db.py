@@ -1,7 +1,8 @@
 """Engine and session factory. Service functions open short transactions with `session_scope()`."""
 from __future__ import annotations
 
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
 from sqlalchemy import MetaData, create_engine, event
@@ -22,6 +23,9 @@ class Base(DeclarativeBase):
 
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
+# SQLite allows one writer at a time. Threads that find it locked sleep and retry (busy_timeout), which
+# makes latency spiky under load; taking turns on a process-wide lock instead keeps them in a fair queue.
+_sqlite_turn: threading.RLock | None = None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -35,7 +39,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def init_engine(url: str) -> Engine:
-    global _engine, _factory
+    global _engine, _factory, _sqlite_turn
+    _sqlite_turn = threading.RLock() if url.startswith("sqlite") else None
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
@@ -60,5 +65,12 @@ def session_scope() -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any error."""
     if _factory is None:
         raise RuntimeError("Database not initialised: call init_engine() (create_app does this).")
-    with _factory.begin() as session:
+    with _sqlite_turn or nullcontext(), _factory.begin() as session:
         yield session
+
+
+@contextmanager
+def connection_scope():
+    """One transaction on a bare connection, for the hot paths where the ORM's bookkeeping costs too much."""
+    with _sqlite_turn or nullcontext(), engine().begin() as conn:
+        yield conn

@@ -17,6 +17,10 @@ def bind(server: SocketIO) -> None:
     socketio = server
 
 
+def start_background_task(fn, *args) -> None:
+    socketio.start_background_task(fn, *args)
+
+
 def conversation_room(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 

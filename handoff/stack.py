@@ -60,7 +60,7 @@ class Stack:
         return path
 
     def commands(self) -> dict[str, list[str]]:
-        threads = os.environ.get("HANDOFF_THREADS", "400")
+        threads = self.env().get("HANDOFF_THREADS", "400")
         return {
             "rasa": [str(RASA_BIN / "rasa"), "run", "--enable-api", "-m", str(MODEL),
                      "--credentials", str(PROJECT_ROOT / "bot" / "credentials.yml"),
