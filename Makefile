@@ -20,8 +20,8 @@ setup: $(APP_STAMP) $(RASA_STAMP) $(NODE_STAMP) $(MODEL) db
 $(APP_STAMP): requirements/app.lock pyproject.toml
 	@echo "==> Handoff service environment ($(APP))"
 	@test -x $(APP)/bin/python || $(PYTHON) -m venv $(APP)
-	@$(APP)/bin/pip install -q -r requirements/app.lock
-	@$(APP)/bin/pip install -q --no-deps -e .
+	@set -o pipefail; $(APP)/bin/pip install -q -r requirements/app.lock 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@set -o pipefail; $(APP)/bin/pip install -q --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
 
 # Rasa 3.6 declares Python <3.11 and pins old libraries, so it gets its own environment, installed
@@ -29,8 +29,8 @@ $(APP_STAMP): requirements/app.lock pyproject.toml
 $(RASA_STAMP): bot/requirements.lock bot/requirements-test.lock
 	@echo "==> Rasa environment ($(RASA)); the first time this downloads about 1 GB"
 	@test -x $(RASA)/bin/python || $(PYTHON) -m venv $(RASA)
-	@$(RASA)/bin/pip install --progress-bar on --no-deps --ignore-requires-python -r bot/requirements.lock 2>&1 | grep -v '^WARNING: Location' || true
-	@$(RASA)/bin/pip install -q --no-deps -r bot/requirements-test.lock
+	@set -o pipefail; $(RASA)/bin/pip install --progress-bar on --no-deps --ignore-requires-python -r bot/requirements.lock 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@set -o pipefail; $(RASA)/bin/pip install -q --no-deps -r bot/requirements-test.lock 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@$(RASA)/bin/python -c "import rasa, rasa_sdk" || { echo "The Rasa environment is broken: delete $(RASA) and run make again."; exit 1; }
 	@touch $@
 

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -146,15 +146,18 @@ def _existing(conversation_id: int, client_msg_id: str | None) -> dict | None:
 
 _messages = Message.__table__
 _conversations = Conversation.__table__
+# Built once: constructing statements per message cost more CPU than SQLite itself.
+_INSERT_MESSAGE = _messages.insert()
+_OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
                     agent_id: int | None = None) -> dict:
     """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
     created = utcnow()
-    new_id = conn.execute(_messages.insert().values(
-        conversation_id=conversation_id, sender=sender, text=text, buttons=[], client_msg_id=client_msg_id,
-        agent_id=agent_id, created_at=created)).inserted_primary_key[0]
+    new_id = conn.execute(_INSERT_MESSAGE, {
+        "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": [],
+        "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created}).inserted_primary_key[0]
     return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": [],
             "created_at": iso(created)}
 
@@ -167,10 +170,10 @@ def post_customer_message(conversation_id: int, text: str, client_msg_id: str | 
     """
     try:
         with connection_scope() as conn:
-            status = conn.execute(select(_conversations.c.status)
-                                  .where(_conversations.c.id == conversation_id)).scalar()
-            if status is None:
+            row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+            if row is None:
                 raise NotFound("There is no such conversation.")
+            status = row.status
             result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
             reopened = status == "resolved"
             if reopened:  # writing again after a resolved chat starts over with the bot
@@ -276,8 +279,7 @@ def _owned(s: Session, agent_id: int, conversation_id: int) -> Conversation:
 def post_agent_message(agent_id: int, conversation_id: int, text: str, client_msg_id: str | None) -> dict:
     try:
         with connection_scope() as conn:
-            row = conn.execute(select(_conversations.c.agent_id, _conversations.c.status)
-                               .where(_conversations.c.id == conversation_id)).first()
+            row = conn.execute(_OWNER, {"cid": conversation_id}).first()
             if row is None:
                 raise NotFound("There is no such conversation.")
             if row.agent_id != agent_id or row.status != "agent":
