@@ -128,3 +128,55 @@ class Inbox:
 
     def emit(self, event, data):
         return self.sock.emit(event, data, namespace=self.namespace, callback=True)
+
+
+@pytest.fixture
+def mailbox():
+    from tests.fakes import Mailbox
+
+    box = Mailbox()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def deliver(mailbox):
+    """Run the outbox worker once against the loopback SMTP server and wait for what it sent."""
+    from handoff import mail
+    from tests.fakes import wait_for
+
+    def run(now=None) -> int:
+        before = len(mailbox.messages)
+        sent = mail.deliver_due(mail.SmtpSender("127.0.0.1", mailbox.port), now=now)
+        wait_for(lambda: len(mailbox.messages) >= before + sent, timeout=5)
+        return sent
+
+    return run
+
+
+@pytest.fixture
+def register(app):
+    """A customer with an account, logged in on their own test client."""
+
+    def make(email="ann@example.com", name="Ann Customer", password=PASSWORD):
+        http = app.test_client()
+        resp = http.post("/portal/register", data={"email": email, "name": name, "password": password,
+                                                   "password2": password})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return http
+
+    return make
+
+
+@pytest.fixture
+def staff(app, make_agent):
+    """A logged-in staff test client."""
+
+    def make(agent=None):
+        agent = agent or make_agent()
+        http = app.test_client()
+        assert http.post("/login", data={"email": agent["email"], "password": PASSWORD}).status_code == 302
+        http.agent = agent
+        return http
+
+    return make

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from handoff import faq_matcher
 from handoff.faq_matcher import FaqMatcher, Match
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "handoff" / "seed_data"
@@ -43,9 +44,22 @@ OUT_OF_SCOPE = [
 ]
 
 
+# Every behaviour holds for both scorings: TF-IDF (the fallback) and embeddings (when installed).
+SCORINGS = [
+    pytest.param(False, id="tfidf"),
+    pytest.param(True, id="embeddings", marks=pytest.mark.skipif(
+        not faq_matcher.embedding_model_installed(), reason="embedding model packages not installed")),
+]
+
+
+@pytest.fixture(params=SCORINGS)
+def embeddings(request):
+    return request.param
+
+
 @pytest.fixture
-def matcher():
-    return FaqMatcher().fit(PHRASINGS)
+def matcher(embeddings):
+    return FaqMatcher(embeddings=embeddings).fit(PHRASINGS)
 
 
 @pytest.mark.parametrize(
@@ -100,8 +114,8 @@ def test_empty_question_finds_nothing(matcher, question):
     assert matcher.decide([]) == "unknown"
 
 
-def test_empty_index_finds_nothing():
-    matcher = FaqMatcher()
+def test_empty_index_finds_nothing(embeddings):
+    matcher = FaqMatcher(embeddings=embeddings)
     assert matcher.search("forgot my password") == []
     assert matcher.fit([]).search("forgot my password") == []
     assert matcher.decide(matcher.search("forgot my password")) == "unknown"
@@ -112,7 +126,7 @@ def _read_csv(name):
         return list(csv.DictReader(fh))
 
 
-def test_seed_knowledge_base_is_consistent_and_matchable():
+def test_seed_knowledge_base_is_consistent_and_matchable(embeddings):
     answers = _read_csv("faq_answers.csv")
     questions = _read_csv("faq_questions.csv")
     categories = {row["answer_id"]: row["category"] for row in answers}
@@ -131,7 +145,7 @@ def test_seed_knowledge_base_is_consistent_and_matchable():
     # for 34/36 (94%), right FAQ answered or offered as a choice for 36/36, no out-of-scope
     # question answered and 26/30 "unknown". Asserted with a margin so a small edit to the seed
     # data does not fail the build.
-    matcher = FaqMatcher().fit((faq_id, q) for faq_id, qs in phrasings.items() for q in qs[:-1])
+    matcher = FaqMatcher(embeddings=embeddings).fit((faq_id, q) for faq_id, qs in phrasings.items() for q in qs[:-1])
     top_right = reached = 0
     for faq_id, qs in phrasings.items():
         matches = matcher.search(qs[-1])
@@ -147,3 +161,33 @@ def test_seed_knowledge_base_is_consistent_and_matchable():
     decisions = [matcher.decide(matcher.search(q)) for q in OUT_OF_SCOPE]
     assert decisions.count("answer") == 0
     assert decisions.count("unknown") >= 0.75 * len(OUT_OF_SCOPE)
+
+
+def test_without_the_model_packages_it_falls_back_to_tfidf(monkeypatch):
+    monkeypatch.setattr(faq_matcher, "embedding_model_installed", lambda: False)
+    matcher = FaqMatcher().fit(PHRASINGS)
+    assert not matcher.embeddings
+    assert matcher.answer_threshold == faq_matcher.DEFAULT_ANSWER_THRESHOLD
+    matches = matcher.search("forgot my password")
+    assert matches[0].faq_id == 1 and matcher.decide(matches) == "answer"
+
+
+def test_broken_model_package_logs_a_warning_and_falls_back(monkeypatch, caplog):
+    def broken():
+        raise ImportError("no model here")
+
+    monkeypatch.setattr(faq_matcher, "_embedder", None)
+    monkeypatch.setattr(faq_matcher, "_embedder_failed", False)
+    monkeypatch.setattr(faq_matcher, "_Embedder", broken)
+    with caplog.at_level("WARNING", logger="careregistry.faq_matcher"):
+        matcher = FaqMatcher(embeddings=True)
+    assert not matcher.embeddings
+    assert "TF-IDF" in caplog.text
+    assert matcher.fit(PHRASINGS).search("where is my order")[0].faq_id == 2
+
+
+@pytest.mark.skipif(not faq_matcher.embedding_model_installed(), reason="embedding model packages not installed")
+def test_embeddings_match_a_paraphrase_that_shares_no_words():
+    matcher = FaqMatcher(embeddings=True).fit(PHRASINGS)
+    # Says "credentials" and "recall" where the stored phrasings say "password" and "remember".
+    assert matcher.search("locked out, can't recall my login credentials")[0].faq_id == 1

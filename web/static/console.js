@@ -7,6 +7,7 @@
   "use strict";
 
   const MAX_LENGTH = 4000;
+  const MAX_TICKET_DESCRIPTION = 8000;
   const ACK_TIMEOUT_MS = 10000;
   const TYPING_IDLE_MS = 2500;
   const TYPING_REFRESH_MS = 4000;
@@ -48,6 +49,10 @@
     resolve: $("resolve-btn"),
     handback: $("handback-btn"),
     notify: $("notify-btn"),
+    openTicket: $("open-ticket"),
+    openTicketForm: $("open-ticket-form"),
+    openTicketSubject: $("open-ticket-subject"),
+    openTicketDescription: $("open-ticket-description"),
   };
   const baseTitle = document.title;
 
@@ -326,6 +331,7 @@
     meta.push(reasonText(chat.handoff_reason));
     meta.push(`Conversation #${chat.id}`);
     ui.chatMeta.textContent = meta.join(" · ");
+    prepareTicketForm(chat);
 
     ui.transcript.replaceChildren(...chat.messages.map(messageElement));
     for (const entry of outbox.values()) {
@@ -333,6 +339,23 @@
     }
     scrollToEnd();
     renderChatState();
+  }
+
+  /** The "Open a ticket" form posts to the selected chat; a new chat starts it closed and empty. */
+  function prepareTicketForm(chat) {
+    const form = ui.openTicketForm;
+    if (!form) return;
+    const action = form.dataset.action.replace("{id}", encodeURIComponent(String(chat.id)));
+    if (form.getAttribute("action") === action) return;
+    form.setAttribute("action", action);
+    form.reset();
+    ui.openTicket.open = false;
+    // Button clicks arrive as "/payload" commands; only the customer's own words describe the problem.
+    const said = chat.messages
+      .filter((message) => message.sender === "customer" && !String(message.text).startsWith("/"))
+      .map((message) => String(message.text));
+    ui.openTicketSubject.value = said.length ? said[0].slice(0, 80) : "";
+    ui.openTicketDescription.value = said.join("\n").slice(0, MAX_TICKET_DESCRIPTION);
   }
 
   /** Composer, actions and the note, which depend on whether the chat is still this agent's. */
