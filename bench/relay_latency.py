@@ -1,0 +1,283 @@
+"""Relay latency between customers and agents at many live conversations, beside a bare echo server.
+
+Every conversation has a customer socket on /chat and is owned by an agent whose console (/agent) follows
+it. For `duration` seconds each customer sends a message every `interval` seconds and the agent side sends
+one message per conversation every `interval` seconds (half an interval later), spread evenly over time.
+Each text carries its direction, conversation and sequence number; the clock runs from the emit to the
+`message` event on the other side. Anything not delivered within the grace period after the load counts as
+lost. The echo server (bench/echo_server.py) gets exactly the same clients, sockets and schedule.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from handoff.config import PROJECT_ROOT
+from handoff.stack import APP_BIN
+
+from .clients import AgentConsole, Customer
+from .common import BenchStack, cpu_seconds, free_port, load_average, rss_mb, summarize_ms
+
+AGENT_PASSWORD = "bench-password-1"
+GRACE = 10.0
+CONNECT_WORKERS = 8
+
+
+class Ledger:
+    """Send and arrival times of every benchmark message, keyed by (direction, conversation, sequence)."""
+
+    def __init__(self):
+        self.sent: dict[tuple, float] = {}
+        self.arrived: dict[tuple, float] = {}
+        self.duplicates = 0
+        self.ack_errors: list[str] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def text(direction: str, conversation_id: int, seq: int) -> str:
+        return f"bench {direction} {conversation_id} {seq} lorem ipsum dolor sit amet"
+
+    def mark_sent(self, key: tuple, at: float) -> None:
+        with self._lock:
+            self.sent[key] = at
+
+    def on_message(self, expect_sender: str):
+        def handler(_client, message: dict, arrived: float) -> None:
+            if message.get("sender") != expect_sender:
+                return  # the sender's own copy, or a system note
+            parts = str(message.get("text", "")).split()
+            if len(parts) < 4 or parts[0] != "bench":
+                return
+            key = (parts[1], int(parts[2]), int(parts[3]))
+            with self._lock:
+                if key in self.arrived:
+                    self.duplicates += 1
+                else:
+                    self.arrived[key] = arrived
+        return handler
+
+    def ack(self, ok_or_error) -> None:
+        if isinstance(ok_or_error, dict) and not ok_or_error.get("ok"):
+            with self._lock:
+                self.ack_errors.append(str(ok_or_error.get("error")))
+
+    def missing(self) -> int:
+        with self._lock:
+            return sum(1 for k in self.sent if k not in self.arrived)
+
+    def latencies(self, direction: str) -> list[float]:
+        with self._lock:
+            return [self.arrived[k] - t for k, t in self.sent.items() if k[0] == direction and k in self.arrived]
+
+    def lost(self, direction: str) -> int:
+        with self._lock:
+            return sum(1 for k in self.sent if k[0] == direction and k not in self.arrived)
+
+
+def drive(ledger: Ledger, customers: list[Customer], agent_of: dict[int, AgentConsole], duration: float,
+          interval: float, server_pid: int, progress=print) -> dict:
+    """The load itself: a timetable of sends played by one thread, then a grace period for stragglers."""
+    n = len(customers)
+    timetable = []
+    for i, customer in enumerate(customers):
+        offset = interval * i / n
+        for k in range(int(duration / interval)):
+            timetable.append((offset + k * interval, "c2a", i, k))
+            timetable.append((offset + k * interval + interval / 2, "a2c", i, k))
+    timetable.sort()
+
+    peak_rss, stop_sampling = [rss_mb(server_pid)], threading.Event()
+
+    def sample() -> None:
+        while not stop_sampling.wait(1.0):
+            peak_rss.append(rss_mb(server_pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    cpu_before, own_before = cpu_seconds(server_pid), _own_cpu()
+    lag_max, started = 0.0, time.perf_counter()
+    for at, direction, i, seq in timetable:
+        delay = started + at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            lag_max = max(lag_max, -delay)
+        customer = customers[i]
+        cid = customer.conversation_id
+        key = (direction, cid, seq)
+        text = Ledger.text(direction, cid, seq)
+        ledger.mark_sent(key, time.perf_counter())
+        try:
+            if direction == "c2a":
+                customer.send(text, f"b{direction}{cid}-{seq}", callback=ledger.ack)
+            else:
+                agent_of[cid].send(cid, text, f"b{direction}{cid}-{seq}", callback=ledger.ack)
+        except Exception as err:  # a dropped socket: its messages count as lost
+            ledger.ack({"ok": False, "error": f"emit failed: {type(err).__name__}"})
+    load_time = time.perf_counter() - started
+    deadline = time.monotonic() + GRACE
+    while ledger.missing() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    cpu_used = cpu_seconds(server_pid) - cpu_before
+    own_used = _own_cpu() - own_before
+    stop_sampling.set()
+    sampler.join(2)
+    result = {}
+    for direction, label in (("c2a", "customer_to_agent"), ("a2c", "agent_to_customer")):
+        result[label] = {**summarize_ms(ledger.latencies(direction)), "lost": ledger.lost(direction)}
+    result.update({
+        "sent": len(ledger.sent), "delivered": len(ledger.arrived), "duplicates": ledger.duplicates,
+        "ack_errors": len(ledger.ack_errors), "ack_error_examples": sorted(set(ledger.ack_errors))[:5],
+        "messages_per_s": round(len(timetable) / load_time, 1), "sender_lag_max_ms": round(lag_max * 1000, 1),
+        "server_rss_mb_peak": max(peak_rss), "server_cpu_s": round(cpu_used, 1),
+        "server_cpu_share": round(cpu_used / load_time, 2), "load_generator_cpu_share": round(own_used / load_time, 2),
+        "load_average_after": load_average(),
+    })
+    return result
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _parallel(fn, items, workers: int = CONNECT_WORKERS) -> list:
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def _close_all(clients) -> None:
+    _parallel(lambda c: c.close(), clients, workers=16)
+
+
+# --- ours ------------------------------------------------------------------------------------------
+
+def measure_ours(bench: BenchStack, conversations: int, agents: int, duration: float, interval: float,
+                 progress=print) -> dict:
+    setup: dict[str, float] = {}
+    ledger = Ledger()
+
+    t = time.monotonic()
+    out = subprocess.run([str(APP_BIN / "python"), "-m", "bench.seed_agents", str(agents), AGENT_PASSWORD],
+                         env=bench.env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True)
+    emails = out.stdout.split()
+    setup["create_agents_s"] = time.monotonic() - t
+
+    t = time.monotonic()
+    consoles = _parallel(lambda e: AgentConsole.login(bench.url, e, AGENT_PASSWORD,
+                                                      on_message=ledger.on_message("customer")).connect(), emails)
+    setup["agents_log_in_and_connect_s"] = time.monotonic() - t
+
+    customers: list[Customer] = []
+    try:
+        t = time.monotonic()
+        customers = _parallel(lambda _: Customer(bench.url, on_message=ledger.on_message("agent")).connect(),
+                              range(conversations))
+        setup["customers_connect_s"] = time.monotonic() - t
+        progress(f"relay: {agents} agents and {conversations} customers connected")
+
+        t = time.monotonic()
+        handoff_times = []
+        for customer in customers:
+            started = time.monotonic()
+            result = bench.handoff(customer.conversation_id)
+            handoff_times.append(time.monotonic() - started)
+            if result.get("status") != "queued":
+                raise RuntimeError(f"handoff did not queue the conversation: {result}")
+        setup["handoff_all_s"] = time.monotonic() - t
+        setup["handoff_first_ms"] = handoff_times[0] * 1000
+        setup["handoff_last_ms"] = handoff_times[-1] * 1000
+        progress(f"relay: {conversations} conversations queued in {setup['handoff_all_s']:.1f} s")
+
+        t = time.monotonic()
+        agent_of: dict[int, AgentConsole] = {}
+        accept_times = []
+        for i, customer in enumerate(customers):
+            console = consoles[i % len(consoles)]
+            started = time.monotonic()
+            ack = console.call("accept", {"conversation_id": customer.conversation_id}, timeout=60)
+            accept_times.append(time.monotonic() - started)
+            if not ack.get("ok"):
+                raise RuntimeError(f"accept failed: {ack}")
+            agent_of[customer.conversation_id] = console
+        setup["accept_all_s"] = time.monotonic() - t
+        setup["accept_first_ms"] = accept_times[0] * 1000
+        setup["accept_last_ms"] = accept_times[-1] * 1000
+        progress(f"relay: all accepted in {setup['accept_all_s']:.1f} s; load for {duration:.0f} s")
+
+        web_pid = bench.pid("web")
+        rss_idle = rss_mb(web_pid)
+        result = drive(ledger, customers, agent_of, duration, interval, web_pid, progress)
+        result["server_rss_mb_before_load"] = rss_idle
+        result["setup"] = {k: round(v, 2) for k, v in setup.items()}
+        result["rss_mb_after"] = bench.rss()
+        return result
+    finally:
+        _close_all(customers)
+        _close_all(consoles)
+
+
+# --- the bare echo server --------------------------------------------------------------------------
+
+def echo_command(bench: BenchStack, port: int) -> list[str]:
+    """The service's own gunicorn command line with the echo app on another port."""
+    argv = list(bench.stack.commands()["web"])
+    argv[argv.index("-b") + 1] = f"127.0.0.1:{port}"
+    argv[-1] = "bench.echo_server:app"
+    return argv
+
+
+def measure_echo(bench: BenchStack, conversations: int, agents: int, duration: float, interval: float,
+                 progress=print) -> dict:
+    port = free_port()
+    log = open(Path(bench.var_dir) / "echo.log", "ab")
+    proc = subprocess.Popen(echo_command(bench, port), env=bench.env, cwd=PROJECT_ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    ledger = Ledger()
+    customers: list[Customer] = []
+    consoles: list[AgentConsole] = []
+    try:
+        _wait_listening(port, proc)
+        ids = list(range(1, conversations + 1))
+        rooms = {k: [cid for i, cid in enumerate(ids) if i % agents == k] for k in range(agents)}
+        consoles = _parallel(lambda k: AgentConsole(url, on_message=ledger.on_message("customer"),
+                                                    auth={"rooms": rooms[k]}).connect(), range(agents))
+        customers = _parallel(lambda cid: Customer(url, on_message=ledger.on_message("agent"),
+                                                   auth={"room": cid}).connect(), ids)
+        agent_of = {cid: consoles[i % agents] for i, cid in enumerate(ids)}
+        progress(f"echo: {agents} agents and {conversations} customers connected; load for {duration:.0f} s")
+        rss_idle = rss_mb(proc.pid)
+        result = drive(ledger, customers, agent_of, duration, interval, proc.pid, progress)
+        result["server_rss_mb_before_load"] = rss_idle
+        return result
+    finally:
+        _close_all(customers)
+        _close_all(consoles)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the echo server exited at start-up; see echo.log in the bench var directory")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the echo server did not start listening")

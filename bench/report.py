@@ -1,0 +1,129 @@
+"""The benchmark report as a table: each figure beside its reference, the ratio and PASS/MISS."""
+from __future__ import annotations
+
+BOT_OVERHEAD_TARGET = 0.15  # (ours p50 - Rasa p50) / Rasa p50
+RELAY_P99_TARGET = 1.5      # ours p99 / echo p99
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:,.1f} ms"
+
+
+def _ratio(ours, ref) -> float | None:
+    return None if ours is None or not ref else ours / ref
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def _row(cells, widths) -> str:
+    return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+
+def render(report: dict) -> tuple[str, bool]:
+    lines, verdicts = [], []
+    lines.append(f"Customer Care Registry benchmark, {report['mode']} run, {report['started_at']} "
+                 f"(load average before: {report['load_average_before']}, {report.get('elapsed_s', '?')} s)")
+
+    if "bot" in report:
+        bot = report["bot"]
+        widths = [26, 12, 12, 8, 10, 8, 6]
+        lines += ["", "1. Bot reply latency: customer socket send -> first bot message, through the whole stack",
+                  "   reference: the same conversations posted to Rasa's REST webhook alone (actions still run)",
+                  "   target: overhead at p50 = (ours - Rasa) / Rasa <= 15%", "",
+                  _row(["", "ours", "Rasa alone", "ratio", "overhead", "target", ""], widths)]
+        for concurrency in (k for k in bot if k.isdigit()):
+            entry = bot[concurrency]
+            ours, rasa = entry["ours"], entry["rasa"]
+            for stat in ("p50", "p99"):
+                o, r = ours[f"{stat}_ms"], rasa[f"{stat}_ms"]
+                ratio = _ratio(o, r)
+                overhead = f"{(ratio - 1) * 100:+.0f}%" if ratio is not None else "-"
+                if stat == "p50":
+                    ok = None if ratio is None else (ratio - 1) <= BOT_OVERHEAD_TARGET and not ours["failures"]
+                    verdicts.append(ok)
+                    target, result = "<=15%", _verdict(ok)
+                else:
+                    target, result = "", ""
+                lines.append(_row([f"c={concurrency:<3} {stat}  (n={ours['n']}/{rasa['n']})", _ms(o), _ms(r),
+                                   "-" if ratio is None else f"{ratio:.2f}x", overhead, target, result], widths))
+            if "ack" in ours:
+                lines.append(_row([f"c={concurrency:<3} ours: ack p50", f"{ours['ack']['p50_ms']:.1f} ms",
+                                   "", "", "", "", ""], widths) + f"   (stored, before the bot is asked; "
+                             f"p99 {ours['ack']['p99_ms']:.1f} ms)")
+            lines.append(_row([f"c={concurrency:<3} replies/s", ours["throughput_per_s"], rasa["throughput_per_s"],
+                               "", "", "", ""], widths))
+            if ours["failures"] or rasa["failures"]:
+                lines.append(f"   failures: ours {ours['failures']} {ours['failure_examples']}, "
+                             f"Rasa {rasa['failures']} {rasa['failure_examples']}")
+
+    if "relay" in report:
+        ours, echo = report["relay"]["ours"], report["relay"]["echo"]
+        s = report["settings"]
+        widths = [26, 12, 12, 8, 8, 6]
+        lines += ["", f"2. Relay latency at {s['conversations']} live conversations ({s['agents']} agents), "
+                  f"each side sending every {s['interval_s']:g} s for {s['duration_s']:g} s",
+                  "   reference: bare python-socketio echo server, same clients, served the same way",
+                  "   target: ours p99 <= 1.5x echo p99; no message lost", "",
+                  _row(["", "ours", "bare echo", "ratio", "target", ""], widths)]
+        for label, title in (("customer_to_agent", "customer->agent"), ("agent_to_customer", "agent->customer")):
+            for stat in ("p50", "p99", "max"):
+                o, r = ours[label][f"{stat}_ms"], echo[label][f"{stat}_ms"]
+                ratio = _ratio(o, r)
+                if stat == "p99":
+                    ok = None if ratio is None else ratio <= RELAY_P99_TARGET
+                    verdicts.append(ok)
+                    target, result = "<=1.5x", _verdict(ok)
+                else:
+                    target, result = "", ""
+                lines.append(_row([f"{title} {stat}", _ms(o), _ms(r), "-" if ratio is None else f"{ratio:.2f}x",
+                                   target, result], widths))
+        lost_ours = ours["customer_to_agent"]["lost"] + ours["agent_to_customer"]["lost"]
+        lost_echo = echo["customer_to_agent"]["lost"] + echo["agent_to_customer"]["lost"]
+        ok = lost_ours == 0
+        verdicts.append(ok)
+        lines.append(_row(["lost messages", f"{lost_ours} of {ours['sent']}", f"{lost_echo} of {echo['sent']}",
+                           "", "0", _verdict(ok)], widths))
+        lines.append(_row(["duplicates / ack errors", f"{ours['duplicates']} / {ours['ack_errors']}",
+                           f"{echo['duplicates']} / {echo['ack_errors']}", "", "", ""], widths))
+        lines.append(_row(["messages/s offered", ours["messages_per_s"], echo["messages_per_s"], "", "", ""], widths))
+        lines.append(_row(["server CPU (cores)", ours["server_cpu_share"], echo["server_cpu_share"],
+                           "", "", ""], widths))
+        lines.append(_row(["load generator CPU", ours["load_generator_cpu_share"],
+                           echo["load_generator_cpu_share"], "", "", ""], widths))
+        lines.append(_row(["server RSS idle -> peak", f"{ours['server_rss_mb_before_load']:.0f}->"
+                           f"{ours['server_rss_mb_peak']:.0f} MB", f"{echo['server_rss_mb_before_load']:.0f}->"
+                           f"{echo['server_rss_mb_peak']:.0f} MB", "", "", ""], widths))
+        if ours["server_cpu_share"] >= 0.9:
+            lines.append("   ours used a whole core during the load: one Python process (GIL) is saturated, so "
+                         "latency grows while the load lasts")
+        if ours["ack_error_examples"]:
+            lines.append(f"   ack errors (ours): {ours['ack_error_examples']}")
+        setup = ours.get("setup", {})
+        if setup:
+            lines.append(f"   set-up (ours): {s['conversations']} handoffs in {setup['handoff_all_s']:.1f} s "
+                         f"(first {setup['handoff_first_ms']:.0f} ms, last {setup['handoff_last_ms']:.0f} ms), "
+                         f"{s['conversations']} accepts in {setup['accept_all_s']:.1f} s "
+                         f"(first {setup['accept_first_ms']:.0f} ms, last {setup['accept_last_ms']:.0f} ms)")
+
+    rss = report.get("rss_mb_end") or {}
+    bot_rss = report.get("rss_mb_after_bot") or {}
+    if rss or bot_rss:
+        lines += ["", "3. Memory (resident, MB; process and its children)"]
+        for name, title in (("web", "handoff service"), ("rasa", "Rasa server"), ("actions", "action server")):
+            after_bot = bot_rss.get(name)
+            end = rss.get(name)
+            if after_bot is None and end is None:
+                continue
+            parts = []
+            if after_bot is not None:
+                parts.append(f"after bot part {after_bot:,.0f}")
+            if end is not None:
+                parts.append(f"at the end {end:,.0f}")
+            lines.append(f"   {title:<16} " + ", ".join(parts))
+
+    known = [v for v in verdicts if v is not None]
+    passed = bool(known) and all(known) and len(known) == len(verdicts)
+    lines += ["", f"Overall: {'PASS' if passed else 'MISS'} ({sum(known)} of {len(verdicts)} targets met)"]
+    return "\n".join(lines), passed
