@@ -102,18 +102,20 @@ def take(number: int):
 def ticket_from_chat(cid: int):
     """An agent opens a ticket for a chat they own (or any chat, for an admin)."""
     conversation = conversations.conversation_for_agent(current_user.agent_id, cid, admin=current_user.is_admin)
-    customer_id = conversations.customer_of(cid)
+    said = [m["text"] for m in conversation["messages"] if m["sender"] == "customer" and not m["text"].startswith("/")]
     try:
-        ticket = tickets.open_ticket(customer_id, request.form.get("subject"),
-                                     request.form.get("description") or conversation["last_message"] or "Chat",
+        ticket = tickets.open_ticket(conversations.customer_of(cid), request.form.get("subject"),
+                                     request.form.get("description") or "\n".join(said) or "Opened from a chat",
                                      request.form.get("category", "account"),
                                      request.form.get("priority", "normal"), source="agent",
                                      actor=current_user.name, conversation_id=cid)
         tickets.assign(ticket["number"], current_user.agent_id, current_user.name)
     except ServiceError as err:
         flash(err.message, "error")
-        return redirect(url_for("pages.console"))
-    return _back(ticket["number"])
+    else:
+        # Back to the console, so the agent stays online for the chat they are in.
+        flash(f"Ticket #{ticket['number']} opened for this chat and assigned to you.", "success")
+    return redirect(url_for("pages.console"))
 
 
 def parse_agent(value) -> int | None:

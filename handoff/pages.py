@@ -64,7 +64,10 @@ def logout():
 @bp.get("/console")
 @staff_required()
 def console():
-    return render_template("console.html", agent=current_user)
+    from .models import CATEGORIES
+    from .tickets import PRIORITIES
+
+    return render_template("console.html", agent=current_user, categories=CATEGORIES, priorities=PRIORITIES)
 
 
 @bp.get("/vendor/<path:name>")

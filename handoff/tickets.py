@@ -220,6 +220,8 @@ def set_priority(number: int, priority: str, actor: str) -> dict:
         raise ServiceError(f"Unknown priority; use one of: {', '.join(PRIORITIES)}.")
     with session_scope() as s:
         t = _ticket(s, number)
+        if t.status == "closed":
+            raise ServiceError(f"Ticket #{number} is closed.")
         if t.priority != priority:
             _event(s, t, "priority_changed", actor, public=False, old=t.priority, new=priority)
             t.priority = priority

@@ -86,7 +86,9 @@ def agent_socket(app, make_agent):
         sock = sio.test_client(app, namespace="/agent", flask_test_client=http)
         assert sock.is_connected("/agent")
         opened.append(sock)
-        return Inbox(sock, "/agent")
+        inbox = Inbox(sock, "/agent")
+        inbox.http = http  # the agent's logged-in HTTP session
+        return inbox
 
     yield connect
     for sock in opened:

@@ -160,3 +160,20 @@ def test_resolved_tickets_close_themselves_and_pending_ones_get_one_reminder(reg
     assert tickets.run_automations(later + timedelta(days=4, hours=1))["resolved"] == 1
     assert tickets.for_customer(pending, _customer_id(pending))["status"] == "resolved"
     assert tickets.for_customer(resolved, _customer_id(resolved))["status"] == "closed"
+
+
+def test_agent_opens_a_ticket_for_a_chat_and_stays_in_the_console(customer_socket, agent_socket, api):
+    console = agent_socket()
+    chat = customer_socket()
+    cid = chat.of("history")[0]["conversation_id"]
+    chat.emit("customer_message", {"text": "The app logs me out every hour", "client_msg_id": "x1"})
+    api.post(f"/api/conversations/{cid}/handoff", {"reason": "customer_request"})
+    assert console.emit("accept", {"conversation_id": cid})["ok"]
+    resp = console.http.post(f"/console/conversations/{cid}/ticket", data={"subject": "Logged out hourly",
+                                                                            "category": "technical"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
+    assert resp.headers["Location"] == "/console"
+    found = tickets.search(q="Logged out hourly")
+    assert found and found[0]["assignee"] == "Sam Agent"
+    assert "The app logs me out every hour" in tickets.for_customer(found[0]["number"],
+                                                                     _customer_id(found[0]["number"]))["description"]
