@@ -76,8 +76,11 @@ def set_active(agent_id: int, active: bool) -> None:
         if a is None:
             raise NotFound("There is no such agent.")
         a.active = active
-    if not active:
+    if not active:  # their open work goes back to the queue
         conversations.release_agent_work(agent_id)
+        from . import tickets
+
+        tickets.release_agent_tickets(agent_id)
 
 
 def connected(agent_id: int) -> None:

@@ -194,6 +194,17 @@ def assign(number: int, agent_id: int | None, actor: str) -> dict:
         return ticket_dict(t)
 
 
+def release_agent_tickets(agent_id: int) -> list[int]:
+    """Unassign a deactivated agent's open tickets, so they show in the unassigned queue again."""
+    with session_scope() as s:
+        rows = list(s.scalars(select(Ticket).where(Ticket.assignee_id == agent_id,
+                                                   Ticket.status.in_(("new", "open", "pending")))))
+        for t in rows:
+            t.assignee_id, t.assignee = None, None
+            _event(s, t, "unassigned", "system", public=False, reason="agent deactivated")
+        return [t.id for t in rows]
+
+
 def _set_status(s: Session, t: Ticket, status: str, actor: str, notify: bool = True) -> None:
     old = t.status
     t.status, t.status_changed_at, t.reminder_sent_at = status, utcnow(), None

@@ -177,3 +177,16 @@ def test_agent_opens_a_ticket_for_a_chat_and_stays_in_the_console(customer_socke
     assert found and found[0]["assignee"] == "Sam Agent"
     assert "The app logs me out every hour" in tickets.for_customer(found[0]["number"],
                                                                      _customer_id(found[0]["number"]))["description"]
+
+
+def test_deactivated_agents_tickets_return_to_the_unassigned_queue(register, staff, make_agent):
+    ann = register()
+    number = open_in_portal(ann)
+    sam = make_agent()
+    staff(sam).post(f"/console/tickets/{number}/take")
+    admin = staff(make_agent("Ada Admin", role="admin"))
+    assert admin.post(f"/admin/agents/{sam['id']}/active", data={"active": "0"}).status_code == 302
+    assert [t["number"] for t in tickets.search(assignee="none", status="active")] == [number]
+    again = sam["email"]
+    from tests.handoff.conftest import PASSWORD
+    assert admin.application.test_client().post("/login", data={"email": again, "password": PASSWORD}).status_code == 401
