@@ -106,3 +106,27 @@ def seed_demo() -> None:
     DEMO_LOGINS.write_text(json.dumps(logins, indent=2))
     DEMO_LOGINS.chmod(0o600)
     click.echo(f"Created demo log-ins in {DEMO_LOGINS}.")
+
+
+@main.command("faq-eval", with_appcontext=False)
+@click.option("--kb", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns question,answer_id: the knowledge base to test")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns text,answer_id; an empty answer_id means not covered")
+@click.option("--tune", "tune_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV like --queries: pick the thresholds on it before scoring --queries")
+@click.option("--answer-threshold", type=click.FloatRange(0, 1))
+@click.option("--choose-threshold", type=click.FloatRange(0, 1))
+@click.option("--margin", type=click.FloatRange(0))
+@click.option("--tfidf-only", is_flag=True, help="score without the embedding model")
+def faq_eval_command(kb: str, queries: str, tune_path: str | None, answer_threshold: float | None,
+                     choose_threshold: float | None, margin: float | None, tfidf_only: bool) -> None:
+    """Measure FAQ matching on a KB and questions from CSV; never touches the database."""
+    from . import faq_eval
+
+    try:
+        report = faq_eval.run(kb, queries, answer_threshold=answer_threshold, choose_threshold=choose_threshold,
+                              margin=margin, tune_path=tune_path, embeddings=False if tfidf_only else None)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(json.dumps(report, indent=2))

@@ -166,11 +166,13 @@ class _Embedder:
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], cache: bool = True) -> np.ndarray:
+        """Vectors of these texts. Customers' questions pass cache=False: they rarely repeat exactly,
+        and would push the stored phrasings out."""
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         todo = []
         for i, text in enumerate(texts):
-            vector = self._cache.get(text)
+            vector = self._cache.get(text) if cache else None
             if vector is None:
                 todo.append(i)
             else:
@@ -180,7 +182,7 @@ class _Embedder:
         for start in range(0, len(todo), 32):
             rows = todo[start:start + 32]
             out[rows] = self._run([texts[i] for i in rows])
-        if todo:
+        if todo and cache:
             with self._lock:
                 if len(self._cache) + len(todo) > self._CACHE_SIZE:
                     self._cache.clear()
@@ -384,7 +386,7 @@ class FaqMatcher:
 
     def _search_semantic(self, index: _Index, text: str, limit: int) -> list[Match]:
         sem = index.semantic
-        query = _get_embedder().embed([text])[0]
+        query = _get_embedder().embed([text], cache=False)[0]
         sims = np.clip(sem.vectors @ query, 0.0, 1.0)
         padded = np.where(sem.neighbours >= 0, sims[sem.neighbours], 0.0)
         k = min(EMBEDDING_NEIGHBOURS, padded.shape[1])
