@@ -10,7 +10,7 @@ MODEL := models/current.tar.gz
 BOT_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test setup db model bench eval test-actions test-bot test-service browser-deps clean
+.PHONY: run test setup db model bench eval test-actions test-bot test-service browser-deps scale-deps clean
 
 run: setup
 	@$(APP)/bin/python -m handoff.launcher
@@ -57,6 +57,14 @@ browser-deps:
 	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
 	  else echo "Browser tests need Debian's chromium: run 'apt-get install chromium' as root."; exit 1; fi; }
 
+# The scale-out tests (tests/scale) start their own PostgreSQL cluster and Redis server from these packages.
+scale-deps:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
+	  else echo "Scale-out tests need Debian's postgresql and redis-server: run 'apt-get install postgresql redis-server' as root."; exit 1; fi \
+	  || { echo "Could not install postgresql and redis-server (see apt's message above); the scale-out tests need them."; exit 1; }; }
+
 test-actions: $(RASA_STAMP)
 	@echo "==> Custom action tests"
 	@$(RASA)/bin/python -m pytest -q -p no:cacheprovider tests/actions
@@ -66,7 +74,7 @@ test-bot: $(MODEL)
 	@$(RASA)/bin/rasa data validate --quiet
 	@$(RASA)/bin/rasa test core --stories tests/bot/test_stories.yml --model $(MODEL) --out results --fail-on-prediction-errors
 
-test-service: setup browser-deps
+test-service: setup browser-deps scale-deps
 	@echo "==> Service, end-to-end and browser tests"
 	@$(APP)/bin/python -m pytest -q -p no:cacheprovider
 

@@ -13,6 +13,7 @@ from actions.replies import (
     PERSON_BUTTON,
     SERVICE_DOWN,
     TICKET_BUTTON,
+    conversation_id,
     latest_intent,
     latest_question,
 )
@@ -84,7 +85,7 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(text="Sure, what would you like to know?")
             return OUTCOME_UNKNOWN
 
-        result = handoff_client.search_faq(question, limit=MAX_CHOICES)
+        result = handoff_client.search_faq(question, limit=MAX_CHOICES, conversation_id=conversation_id(tracker))
         decision = result.get("decision")
         matches = [
             m

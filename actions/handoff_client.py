@@ -66,8 +66,12 @@ def _request(
     return body
 
 
-def search_faq(text: str, limit: int = 3) -> Dict[str, Any]:
-    return _request("GET", "/api/faq/search", params={"q": text, "limit": limit})
+def search_faq(text: str, limit: int = 3, conversation_id: Optional[str] = None) -> Dict[str, Any]:
+    """The conversation id lets the service learn from the questions it could not answer."""
+    params: Dict[str, Any] = {"q": text, "limit": limit}
+    if conversation_id is not None:
+        params["conversation_id"] = conversation_id
+    return _request("GET", "/api/faq/search", params=params)
 
 
 def get_faq(faq_id: Any) -> Dict[str, Any]:

@@ -22,7 +22,7 @@ def configure_logging() -> None:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import admin, api, console, db, health, pages, portal
+    from . import admin, api, console, db, health, kb_admin, pages, portal
     from .auth import login_manager
     from .bot_relay import BotRelay
     from .errors import register_error_handlers
@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     register_error_handlers(app)
-    for blueprint in (pages.bp, portal.bp, console.bp, admin.bp, health.bp, api.bp):
+    for blueprint in (pages.bp, portal.bp, console.bp, admin.bp, kb_admin.bp, health.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
 

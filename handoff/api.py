@@ -1,14 +1,17 @@
 """Blueprint `api`: the HTTP API the bot's custom actions call, with the service token."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, current_app, jsonify, request
 
-from . import accounts, conversations, knowledge, tickets
+from . import accounts, conversations, knowledge, learning, tickets
 from .mail import public_url
 from .auth import service_token_required
-from .errors import ServiceError, clean_int
+from .errors import ServiceError, clean_int, clean_text
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+log = logging.getLogger("careregistry.api")
 
 
 @bp.before_request
@@ -27,7 +30,15 @@ def _body() -> dict:
 @bp.get("/faq/search")
 def faq_search():
     limit = min(max(request.args.get("limit", 3, type=int) or 3, 1), 5)
-    return jsonify(current_app.extensions["knowledge"].search(request.args.get("q"), limit))
+    result = current_app.extensions["knowledge"].search(request.args.get("q"), limit)
+    # The conversation is optional (the Rasa sender_id); it links a failed search to its handoff.
+    cid = request.args.get("conversation_id", "")
+    try:
+        learning.record_search(clean_text(request.args["q"], 1000, "question"), result,
+                               int(cid) if cid.isdigit() and len(cid) < 12 else None)
+    except Exception:  # the customer still gets the answer when the log cannot be written
+        log.exception("faq search not logged")
+    return jsonify(result)
 
 
 @bp.get("/faq/<int:faq_id>")

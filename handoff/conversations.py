@@ -122,8 +122,11 @@ def history(conversation_id: int) -> dict:
 
 
 def status_of(conversation_id: int) -> str:
-    with session_scope() as s:
-        return _get(s, conversation_id).status
+    with connection_scope() as conn:
+        row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+    if row is None:
+        raise NotFound("There is no such conversation.")
+    return row.status
 
 
 def _store(s: Session, conversation_id: int, sender: str, text: str, *, buttons=None,
@@ -152,13 +155,13 @@ _OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conve
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
-                    agent_id: int | None = None) -> dict:
+                    agent_id: int | None = None, buttons: list | None = None) -> dict:
     """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
-    created = utcnow()
+    created, buttons = utcnow(), buttons or []
     new_id = conn.execute(_INSERT_MESSAGE, {
-        "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": [],
+        "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
         "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created}).inserted_primary_key[0]
-    return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": [],
+    return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
             "created_at": iso(created)}
 
 
@@ -194,9 +197,10 @@ def post_customer_message(conversation_id: int, text: str, client_msg_id: str | 
 
 
 def post_bot_message(conversation_id: int, text: str, buttons=None, sender: str = "bot") -> dict:
-    with session_scope() as s:
-        _get(s, conversation_id)
-        result = message_dict(_store(s, conversation_id, sender, text, buttons=buttons))
+    with connection_scope() as conn:
+        if conn.execute(_OWNER, {"cid": conversation_id}).first() is None:
+            raise NotFound("There is no such conversation.")
+        result = _insert_message(conn, conversation_id, sender, text, None, buttons=buttons)
     realtime.publish_message(result)
     return result
 

@@ -6,17 +6,19 @@ FAQs live in the database, so an admin's edit reaches the bot without retraining
 from __future__ import annotations
 
 import csv
+import io
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from .db import session_scope
 from .errors import NotFound, ServiceError, clean_text
-from .faq_matcher import FaqMatcher
+from .faq_matcher import FaqMatcher, normalize
 from .models import CATEGORIES, Faq, FaqPhrasing, KnowledgeVersion
 
 log = logging.getLogger("careregistry.knowledge")
@@ -58,6 +60,10 @@ class KnowledgeIndex:
         self._matcher, self._entries, self._version = matcher, entries, version
         log.info("faq index rebuilt version=%s faqs=%s phrasings=%s", version, len(entries), len(pairs))
 
+    def matcher(self) -> FaqMatcher:
+        """The matcher of the current knowledge base, for read-only use (e.g. an evaluation)."""
+        return self._fresh()[0]
+
     def search(self, text, limit: int = 3) -> dict:
         text = clean_text(text, 1000, "question")
         matcher, entries = self._fresh()
@@ -92,6 +98,11 @@ def get_faq(faq_id: int) -> dict:
         return {"faq_id": f.id, "question": question, "answer": f.answer, "category": f.category}
 
 
+def all_phrasings() -> list[str]:
+    with session_scope() as s:
+        return list(s.scalars(select(FaqPhrasing.text)))
+
+
 def count() -> int:
     with session_scope() as s:
         return len(s.scalars(select(Faq.id)).all())
@@ -109,7 +120,8 @@ def _read_csv(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
 def import_csv(answers_path: Path, questions_path: Path) -> tuple[int, int]:
     """Load `answer_id,answer,category` and `question,answer_id` files; all or nothing.
 
-    Rows naming an existing answer_id replace that FAQ's answer and phrasings.
+    Rows naming an existing answer_id replace that FAQ's answer and phrasings. An optional `enabled`
+    column (1/0, as the export writes it) keeps disabled FAQs disabled; without it every FAQ is enabled.
     """
     answers = _read_csv(Path(answers_path), ("answer_id", "answer", "category"))
     questions = _read_csv(Path(questions_path), ("question", "answer_id"))
@@ -121,8 +133,11 @@ def import_csv(answers_path: Path, questions_path: Path) -> tuple[int, int]:
             problems.append(f"{Path(answers_path).name} line {line}: answer_id and answer are required")
         elif category not in CATEGORIES:
             problems.append(f"{Path(answers_path).name} line {line}: unknown category '{category}'")
+        elif (enabled := _parse_enabled(row.get("enabled"))) is None:
+            problems.append(f"{Path(answers_path).name} line {line}: enabled must be 1 or 0")
         else:
-            by_slug[slug] = {"answer": row["answer"].strip(), "category": category, "questions": []}
+            by_slug[slug] = {"answer": row["answer"].strip(), "category": category, "questions": [],
+                             "enabled": enabled}
     for line, row in questions:
         slug, text = (row["answer_id"] or "").strip(), (row["question"] or "").strip()
         if slug not in by_slug:
@@ -136,8 +151,166 @@ def import_csv(answers_path: Path, questions_path: Path) -> tuple[int, int]:
     with session_scope() as s:
         for slug, data in by_slug.items():
             faq = s.scalar(select(Faq).where(Faq.slug == slug)) or Faq(slug=slug)
-            faq.answer, faq.category, faq.enabled = data["answer"], data["category"], True
+            faq.answer, faq.category, faq.enabled = data["answer"], data["category"], data["enabled"]
             faq.phrasings = [FaqPhrasing(text=q) for q in data["questions"]]
             s.add(faq)
         bump_version(s)
     return len(by_slug), sum(len(d["questions"]) for d in by_slug.values())
+
+
+def _parse_enabled(value: str | None) -> bool | None:
+    value = (value or "").strip().lower()
+    if value in ("", "1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    return None
+
+
+def export_csv() -> tuple[str, str]:
+    """Every FAQ as the two import files: (`answer_id,answer,category,enabled`, `question,answer_id`)."""
+    answers, questions = io.StringIO(), io.StringIO()
+    a, q = csv.writer(answers, lineterminator="\n"), csv.writer(questions, lineterminator="\n")
+    a.writerow(("answer_id", "answer", "category", "enabled"))
+    q.writerow(("question", "answer_id"))
+    with session_scope() as s:
+        for f in s.scalars(select(Faq).options(selectinload(Faq.phrasings)).order_by(Faq.id)):
+            a.writerow((f.slug, f.answer, f.category, 1 if f.enabled else 0))
+            q.writerows((p.text, f.slug) for p in f.phrasings)
+    return answers.getvalue(), questions.getvalue()
+
+
+# --- editing FAQs one by one (the admin pages) --------------------------------------------------------
+
+MAX_ANSWER = 4000
+MAX_PHRASINGS = 100
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+
+
+def faq_dict(f: Faq) -> dict:
+    return {"id": f.id, "slug": f.slug, "answer": f.answer, "category": f.category, "enabled": f.enabled,
+            "phrasings": [p.text for p in f.phrasings], "updated_at": f.updated_at}
+
+
+def list_faqs(q: str | None = None, category: str | None = None) -> list[dict]:
+    """Every FAQ, enabled or not; `q` searches the id, the answer and the phrasings."""
+    query = select(Faq).options(selectinload(Faq.phrasings)).order_by(Faq.category, Faq.slug)
+    if q and q.strip():
+        term = q.strip()[:200]
+        query = query.where(or_(Faq.slug.icontains(term, autoescape=True),
+                                Faq.answer.icontains(term, autoescape=True),
+                                Faq.phrasings.any(FaqPhrasing.text.icontains(term, autoescape=True))))
+    if category:
+        query = query.where(Faq.category == category)
+    with session_scope() as s:
+        return [faq_dict(f) for f in s.scalars(query)]
+
+
+def faq_for_admin(faq_id: int) -> dict:
+    with session_scope() as s:
+        return faq_dict(_faq(s, faq_id))
+
+
+def _faq(s: Session, faq_id: int) -> Faq:
+    f = s.get(Faq, faq_id)
+    if f is None:
+        raise NotFound("There is no such FAQ.")
+    return f
+
+
+def clean_phrasings(phrasings) -> list[str]:
+    """Non-empty, at most 500 characters each, duplicates (ignoring case) dropped, order kept."""
+    seen, out = set(), []
+    for text in phrasings or []:
+        text = " ".join(str(text).split())
+        if not text or text.lower() in seen:
+            continue
+        if len(text) > 500:
+            raise ServiceError(f"A question may have at most 500 characters: '{text[:40]}...' has {len(text)}.")
+        seen.add(text.lower())
+        out.append(text)
+    if not out:
+        raise ServiceError("Give at least one way a customer might ask the question.")
+    if len(out) > MAX_PHRASINGS:
+        raise ServiceError(f"An FAQ can have at most {MAX_PHRASINGS} phrasings.")
+    return out
+
+
+def _clean_fields(answer, category) -> tuple[str, str]:
+    answer = clean_text(answer, MAX_ANSWER, "answer")
+    if category not in CATEGORIES:
+        raise ServiceError(f"Pick a category: {', '.join(CATEGORIES)}.")
+    return answer, category
+
+
+def _free_slug(s: Session, wanted: str | None, phrasings: list[str], own_id: int | None = None) -> str:
+    if wanted and wanted.strip():
+        slug = wanted.strip().lower()
+        if not _SLUG.match(slug):
+            raise ServiceError("The answer id may only have lowercase letters, digits and '-', at most 80.")
+        taken = s.scalar(select(Faq.id).where(Faq.slug == slug))
+        if taken is not None and taken != own_id:
+            raise ServiceError(f"The answer id '{slug}' is already used by another FAQ.")
+        return slug
+    base = "-".join(normalize(phrasings[0]).split()[:8])[:60].strip("-") or "faq"
+    slug, n = base, 1
+    while s.scalar(select(Faq.id).where(Faq.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def add_faq(s: Session, answer, category, phrasings, slug: str | None = None, enabled: bool = True) -> Faq:
+    """Create an FAQ inside the caller's transaction, bumping the version so every index rebuilds."""
+    answer, category = _clean_fields(answer, category)
+    phrasings = clean_phrasings(phrasings)
+    faq = Faq(slug=_free_slug(s, slug, phrasings), answer=answer, category=category, enabled=enabled,
+              phrasings=[FaqPhrasing(text=t) for t in phrasings])
+    s.add(faq)
+    bump_version(s)
+    s.flush()
+    log.info("faq created id=%s slug=%s phrasings=%s", faq.id, faq.slug, len(phrasings))
+    return faq
+
+
+def create_faq(answer, category, phrasings, slug: str | None = None, enabled: bool = True) -> dict:
+    with session_scope() as s:
+        return faq_dict(add_faq(s, answer, category, phrasings, slug, enabled))
+
+
+def update_faq(faq_id: int, answer, category, phrasings, slug: str | None = None,
+               enabled: bool | None = None) -> dict:
+    answer, category = _clean_fields(answer, category)
+    phrasings = clean_phrasings(phrasings)
+    with session_scope() as s:
+        faq = _faq(s, faq_id)
+        faq.slug = _free_slug(s, slug, phrasings, own_id=faq.id) if slug and slug.strip() else faq.slug
+        faq.answer, faq.category = answer, category
+        if enabled is not None:
+            faq.enabled = enabled
+        kept = {p.text: p for p in faq.phrasings}
+        faq.phrasings = [kept.get(t) or FaqPhrasing(text=t) for t in phrasings]
+        bump_version(s)
+        s.flush()
+        log.info("faq updated id=%s phrasings=%s", faq.id, len(phrasings))
+        return faq_dict(faq)
+
+
+def set_enabled(faq_id: int, enabled: bool) -> dict:
+    with session_scope() as s:
+        faq = _faq(s, faq_id)
+        faq.enabled = enabled
+        bump_version(s)
+        log.info("faq %s id=%s", "enabled" if enabled else "disabled", faq.id)
+        return faq_dict(faq)
+
+
+def delete_faq(faq_id: int) -> str:
+    """Delete an FAQ and its phrasings; returns the id customers' CSVs knew it by."""
+    with session_scope() as s:
+        faq = _faq(s, faq_id)
+        slug = faq.slug
+        s.delete(faq)
+        bump_version(s)
+    log.info("faq deleted id=%s slug=%s", faq_id, slug)
+    return slug

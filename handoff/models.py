@@ -7,6 +7,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -200,3 +201,40 @@ class LoginAttempt(Base):
     account: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class FaqQuery(Base):
+    """Every FAQ search the bot made: what was asked, what it decided, and how sure it was."""
+
+    __tablename__ = "faq_queries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(1000))
+    normalized: Mapped[str] = mapped_column(String(1000), index=True)
+    decision: Mapped[str] = mapped_column(String(16), index=True)  # answer | choose | unknown
+    # The top match. No foreign keys: this is an append-only log written on the bot's hot path, and
+    # deleting an FAQ must not rewrite or block on its history.
+    faq_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    conversation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+UNANSWERED_SOURCES = ("search", "handoff", "ticket")
+UNANSWERED_STATUSES = ("open", "approved", "dismissed")
+
+
+class UnansweredQuestion(Base):
+    """A question the bot could not answer, kept until an admin turns it into an FAQ or dismisses it."""
+
+    __tablename__ = "unanswered_questions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(1000))
+    normalized: Mapped[str] = mapped_column(String(1000), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # search | handoff | ticket
+    # What it was collected from ("search:12", "handoff:3", "ticket:7"), so collecting twice adds nothing.
+    source_key: Mapped[str] = mapped_column(String(40), unique=True)
+    conversation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    faq_id: Mapped[int | None] = mapped_column(Integer)  # the FAQ an approval created
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)

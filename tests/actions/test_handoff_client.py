@@ -71,3 +71,11 @@ def test_settings_from_env_defaults_and_overrides():
 def test_settings_reject_a_bad_timeout(value):
     with pytest.raises(ValueError, match="HANDOFF_TIMEOUT"):
         config.Settings.from_env({"HANDOFF_TIMEOUT": value})
+
+
+def test_search_names_the_conversation_so_the_service_can_learn(service):
+    service.on("GET", "/api/faq/search", {"decision": "unknown", "matches": []})
+
+    handoff_client.search_faq("gift cards?", conversation_id="12")
+
+    assert service.calls[0]["params"] == {"q": "gift cards?", "limit": 3, "conversation_id": "12"}
