@@ -130,3 +130,47 @@ def faq_eval_command(kb: str, queries: str, tune_path: str | None, answer_thresh
     except ServiceError as err:
         _fail(err)
     click.echo(json.dumps(report, indent=2))
+
+
+@main.command("backup")
+@click.option("--out", type=click.Path(dir_okay=False), help="Where to write it (default: var/backups/).")
+def backup(out: str | None) -> None:
+    """Take a consistent backup of the database while the service runs."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from . import backups
+
+    url = current_app.config["DATABASE_URL"]
+    target = Path(out) if out else backups.default_name(url, VAR_DIR / "backups")
+    click.echo(f"Backing up to {target} ...")
+    try:
+        backups.take(url, target, progress=lambda line: click.echo(line))
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Backup written: {target}")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(source: str, yes: bool) -> None:
+    """Replace the database with a backup (stop the service first), then bring its schema up to date."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from . import backups
+    from .migrate import upgrade
+
+    url = current_app.config["DATABASE_URL"]
+    if not yes:
+        click.confirm("Stop the service first (Ctrl-C in `make run`). Replace the database with this backup?",
+                      abort=True)
+    try:
+        kept = backups.restore(url, Path(source))
+    except ServiceError as err:
+        _fail(err)
+    upgrade(url)
+    click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else ""))
