@@ -190,3 +190,19 @@ def test_deactivated_agents_tickets_return_to_the_unassigned_queue(register, sta
     again = sam["email"]
     from tests.handoff.conftest import PASSWORD
     assert admin.application.test_client().post("/login", data={"email": again, "password": PASSWORD}).status_code == 401
+
+
+def test_staff_see_the_chat_transcript_as_text(customer_socket, agent_socket, staff, make_agent, api):
+    console = agent_socket()
+    chat = customer_socket()
+    cid = chat.of("history")[0]["conversation_id"]
+    chat.emit("customer_message", {"text": "<img src=x onerror=alert(1)> my bill", "client_msg_id": "h1"})
+    api.post(f"/api/conversations/{cid}/handoff", {"reason": "customer_request"})
+    console.emit("accept", {"conversation_id": cid})
+    console.http.post(f"/console/conversations/{cid}/ticket", data={"subject": "Bill", "category": "billing"})
+    number = tickets.search(q="Bill")[0]["number"]
+    admin = staff(make_agent("Ada Admin", role="admin"))
+    for page in (console.http.get(f"/console/tickets/{number}"), admin.get(f"/admin/conversations/{cid}")):
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert "&lt;img src=x onerror=alert(1)&gt; my bill" in html and "<img src=x" not in html
