@@ -334,7 +334,9 @@ def release_agent_work(agent_id: int) -> list[int]:
 
 
 def queue() -> list[dict]:
-    """The queued conversations, oldest first, in one query."""
+    """The queued conversations, oldest first, each with its topic and the agent best suited to it."""
+    from . import routing
+
     last_text = (select(Message.text).where(Message.conversation_id == Conversation.id)
                  .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery())
     with session_scope() as s:
@@ -342,10 +344,16 @@ def queue() -> list[dict]:
                                 Customer.id, Customer.name, Customer.email, last_text)
                          .join(Customer, Conversation.customer_id == Customer.id)
                          .where(Conversation.status == "queued").order_by(Conversation.queued_at)).all()
-    return [{"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
-             "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
-             "agent": None, "last_message": last or ""}
-            for cid, reason, queued_at, customer_id, name, email, last in rows]
+        topics = routing.topics(s, [r[0] for r in rows])
+        ready = routing.candidates(s)
+    result = []
+    for cid, reason, queued_at, customer_id, name, email, last in rows:
+        suggested = routing.best_agent(topics.get(cid), ready)
+        result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
+                       "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
+                       "agent": None, "last_message": last or "", "topic": topics.get(cid),
+                       "suggested_agent": {"id": suggested["id"], "name": suggested["name"]} if suggested else None})
+    return result
 
 
 _queue_publish = threading.Lock()

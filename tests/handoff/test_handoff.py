@@ -130,3 +130,20 @@ def test_deactivating_an_agent_puts_their_chats_back_in_the_queue(customer_socke
     console.emit("accept", {"conversation_id": cid})
     agents.set_active(sam["id"], False)
     assert chat.of("conversation_status")[-1]["status"] == "queued"
+
+
+def test_queue_suggests_the_least_busy_agent_whose_skills_cover_the_topic(seeded, customer_socket, agent_socket,
+                                                                         make_agent, api):
+    sam = agent_socket(make_agent("Sam Agent", skills=("billing",)))
+    kim = agent_socket(make_agent("Kim Agent", skills=("technical",)))
+    chat = customer_socket()
+    cid = chat.of("history")[0]["conversation_id"]
+    # The bot looked the question up for this conversation: it is about a technical FAQ.
+    search = api.get("/api/faq/search", query_string={"q": "how do I reset the device to factory settings",
+                                                      "conversation_id": cid}).get_json()
+    assert search["matches"]
+    api.post(f"/api/conversations/{cid}/handoff", {"reason": "low_confidence"})
+    item = wait_for(lambda: [c for q in sam.of("queue") for c in q["conversations"] if c["id"] == cid])[-1]
+    assert item["topic"] == "technical"
+    assert item["suggested_agent"]["name"] == "Kim Agent"
+    assert kim.of("queue")

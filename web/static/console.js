@@ -214,6 +214,10 @@
         ),
         email ? h("p", { class: "item-sub" }, email) : null,
         h("p", { class: `reason reason-${summary.handoff_reason || "unknown"}` }, reasonText(summary.handoff_reason)),
+        summary.topic ? h("p", { class: "item-sub topic" }, `Topic: ${summary.topic}`) : null,
+        summary.suggested_agent && summary.suggested_agent.name === me.name
+          ? h("p", { class: "suggested" }, "Suggested for you")
+          : null,
         summary.last_message ? h("p", { class: "last" }, String(summary.last_message)) : null,
         h(
           "button",
