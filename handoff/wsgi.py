@@ -12,3 +12,4 @@ else:
         server.manager_initialized = True
         server.manager.initialize()
 jobs = scheduler.start()
+app.extensions["knowledge"].warm()  # embed the FAQs now, not when the first customer asks

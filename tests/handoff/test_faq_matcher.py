@@ -48,7 +48,7 @@ OUT_OF_SCOPE = [
 SCORINGS = [
     pytest.param(False, id="tfidf"),
     pytest.param(True, id="embeddings", marks=pytest.mark.skipif(
-        not faq_matcher.embedding_model_installed(), reason="embedding model packages not installed")),
+        not faq_matcher.embedding_model_installed(), reason="sentence model package not installed (requirements/model.lock)")),
 ]
 
 
@@ -174,11 +174,10 @@ def test_without_the_model_packages_it_falls_back_to_tfidf(monkeypatch):
 
 def test_broken_model_package_logs_a_warning_and_falls_back(monkeypatch, caplog):
     def broken():
-        raise ImportError("no model here")
+        raise FileNotFoundError("no model here")
 
-    monkeypatch.setattr(faq_matcher, "_embedder", None)
-    monkeypatch.setattr(faq_matcher, "_embedder_failed", False)
-    monkeypatch.setattr(faq_matcher, "_Embedder", broken)
+    monkeypatch.setattr(faq_matcher, "_encoder_failed", False)
+    monkeypatch.setattr(faq_matcher.sentence_encoder, "shared_encoder", broken)
     with caplog.at_level("WARNING", logger="careregistry.faq_matcher"):
         matcher = FaqMatcher(embeddings=True)
     assert not matcher.embeddings
@@ -186,7 +185,7 @@ def test_broken_model_package_logs_a_warning_and_falls_back(monkeypatch, caplog)
     assert matcher.fit(PHRASINGS).search("where is my order")[0].faq_id == 2
 
 
-@pytest.mark.skipif(not faq_matcher.embedding_model_installed(), reason="embedding model packages not installed")
+@pytest.mark.skipif(not faq_matcher.embedding_model_installed(), reason="sentence model package not installed (requirements/model.lock)")
 def test_embeddings_match_a_paraphrase_that_shares_no_words():
     matcher = FaqMatcher(embeddings=True).fit(PHRASINGS)
     # Says "credentials" and "recall" where the stored phrasings say "password" and "remember".

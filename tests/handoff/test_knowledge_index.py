@@ -1,0 +1,63 @@
+"""The in-process FAQ index: an edit reaches the next question; a slow refit never stalls customers."""
+import threading
+
+from handoff import knowledge
+from handoff.knowledge import KnowledgeIndex
+
+QUESTION = "can I bring my parrot to the shop"
+
+
+def test_the_next_question_after_an_edit_is_answered_from_the_edit(seeded):
+    index = KnowledgeIndex()
+    assert index.search(QUESTION)["decision"] != "answer"
+    faq = knowledge.create_faq("Parrots are welcome in every shop.", "orders",
+                               ["Can I bring my parrot to the shop?", "are birds allowed in your stores"])
+    result = index.search(QUESTION)
+    assert result["decision"] == "answer" and result["matches"][0]["faq_id"] == faq["id"]
+
+
+def test_while_a_large_index_refits_customers_are_answered_from_the_previous_one(seeded, monkeypatch):
+    index = KnowledgeIndex(wait=0.1)
+    before = index.search("How long does a refund take?")
+    assert before["decision"] == "answer"
+
+    release = threading.Event()
+    real_fit = knowledge.FaqMatcher.fit
+
+    def slow_fit(self, phrasings):
+        release.wait(30)  # a refit that takes as long as the test wants
+        return real_fit(self, phrasings)
+
+    monkeypatch.setattr(knowledge.FaqMatcher, "fit", slow_fit)
+    faq = knowledge.create_faq("Parrots are welcome in every shop.", "orders",
+                               ["Can I bring my parrot to the shop?", "are birds allowed in your stores"])
+    # The refit is still running: answers come from the old index, which does not know parrots yet.
+    assert index.search("How long does a refund take?")["matches"][0]["faq_id"] == before["matches"][0]["faq_id"]
+    assert all(m["faq_id"] != faq["id"] for m in index.search(QUESTION)["matches"])
+
+    release.set()
+    for _ in range(100):  # the refit finishes in the background; a later question sees it
+        result = index.search(QUESTION)
+        if result["matches"] and result["matches"][0]["faq_id"] == faq["id"]:
+            break
+        threading.Event().wait(0.1)
+    assert result["decision"] == "answer" and result["matches"][0]["faq_id"] == faq["id"]
+
+
+def test_a_failed_refit_keeps_answering_from_the_previous_index(seeded, monkeypatch, caplog):
+    index = KnowledgeIndex(wait=1)
+    assert index.search("How long does a refund take?")["decision"] == "answer"
+
+    calls = []
+
+    def broken_fit(self, phrasings):
+        calls.append(1)
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(knowledge.FaqMatcher, "fit", broken_fit)
+    knowledge.create_faq("Parrots are welcome.", "orders", ["Can I bring my parrot to the shop?"])
+    with caplog.at_level("ERROR", logger="careregistry.knowledge"):
+        assert index.search("How long does a refund take?")["decision"] == "answer"
+        assert index.search("How long does a refund take?")["decision"] == "answer"
+    assert "faq index rebuild failed" in caplog.text
+    assert len(calls) == 1  # not retried on every question
