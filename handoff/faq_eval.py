@@ -8,7 +8,8 @@ What counts: a covered question is *answered right* when the decision is "answer
 *answered wrong* when it is "answer" with another FAQ. A question the matcher does not answer ("choose"
 or "unknown") is *flagged out of scope*: that is what out-of-scope precision and recall measure, since
 either way the customer gets no answer and the bot can hand over. `oos_recall_unknown_only` counts
-only "unknown".
+only "unknown". `right_within_one_click_rate` also counts a covered question whose FAQ was among the
+offered choices; it is reported beside the targets, never instead of them.
 """
 from __future__ import annotations
 
@@ -90,7 +91,7 @@ def search_all(matcher: FaqMatcher, queries: Sequence[Query], limit: int = 3) ->
 
 def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[Match]]) -> dict:
     """Counts and rates of matcher.decide() over already-searched queries."""
-    right = wrong = covered_choice = covered_unknown = 0
+    right = wrong = covered_choice = choice_has_it = covered_unknown = 0
     oos_answered = oos_choice = oos_unknown = 0
     for query, matches in zip(queries, results):
         decision = matcher.decide(matches)
@@ -105,6 +106,7 @@ def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[
                 wrong += 1
         else:
             covered_choice += decision == "choose"
+            choice_has_it += decision == "choose" and any(str(m.faq_id) == query.answer_id for m in matches)
             covered_unknown += decision == "unknown"
     covered = right + wrong + covered_choice + covered_unknown
     oos = oos_answered + oos_choice + oos_unknown
@@ -117,11 +119,14 @@ def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[
         "answered_right": right,
         "answered_wrong": wrong,
         "covered_offered_choice": covered_choice,
+        "covered_choice_includes_right": choice_has_it,
         "covered_unknown": covered_unknown,
         "oos_answered": oos_answered,
         "oos_offered_choice": oos_choice,
         "oos_unknown": oos_unknown,
         "answered_right_rate": _rate(right, covered),
+        # answered right, or offered as one of the choices (the customer gets there with one click)
+        "right_within_one_click_rate": _rate(right + choice_has_it, covered),
         "wrong_answer_rate": _rate(wrong + oos_answered, covered + oos),
         "covered_wrong_answer_rate": _rate(wrong, covered),
         "oos_precision": _rate(flagged_oos, flagged_all),
