@@ -141,7 +141,8 @@ class SentenceEncoder:
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.dimension = int(config["hidden_size"])
-        f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)  # noqa: E731
+        # Copies, so the file's bytes are freed once loaded (a view would keep all 90 MB alive twice over).
+        f32 = lambda a: np.array(a, dtype=np.float32, order="C", copy=True)  # noqa: E731
         self.word = f32(t[prefix + "word_embeddings.weight"])
         self.position = f32(t[prefix + "position_embeddings.weight"])
         self.type0 = f32(t[prefix + "token_type_embeddings.weight"][0])
