@@ -24,6 +24,8 @@ from .models import CATEGORIES, Faq, FaqPhrasing, KnowledgeVersion
 
 log = logging.getLogger("careregistry.knowledge")
 REBUILD_RETRY_SECONDS = 60  # after a failed rebuild, before the same version is tried again
+# A first index of more phrasings than this is preceded by a TF-IDF one (ready in about a second).
+PROVISIONAL_ABOVE = 500
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class KnowledgeIndex:
         self._entries: dict[int, _Entry] = {}
         self._building: tuple[int, threading.Thread] | None = None
         self._failed: tuple[int, float] | None = None  # version whose rebuild failed, and when
+        self._provisional = False  # the published index is the quick TF-IDF one, the full one is coming
+        self._published = threading.Event()
 
     def _fresh(self) -> tuple[FaqMatcher, dict[int, _Entry]]:
         with session_scope() as s:
@@ -68,8 +72,11 @@ class KnowledgeIndex:
                     thread.start()
                 building = self._building
             if building is not None:
-                # The very first index has nothing to fall back on: wait for it.
-                building[1].join(None if self._version < 0 else self._wait)
+                if self._version < 0:  # the very first index has nothing to fall back on: wait for it
+                    while self._version < 0 and building[1].is_alive():
+                        self._published.wait(0.1)
+                else:
+                    building[1].join(self._wait)
         return self._matcher, self._entries
 
     def _rebuild(self, version: int) -> None:
@@ -81,11 +88,15 @@ class KnowledgeIndex:
                            for f in faqs}
                 pairs = [(f.id, p.text) for f in faqs for p in f.phrasings]
             started = time.perf_counter()
-            matcher = FaqMatcher(**self._thresholds).fit(pairs)
-            with self._lock:
-                # A later version may have finished first; never go back to an older one.
-                if version > self._version:
-                    self._matcher, self._entries, self._version = matcher, entries, version
+            matcher = FaqMatcher(**self._thresholds)
+            if matcher.embeddings and self._version < 0 and len(pairs) > PROVISIONAL_ABOVE:
+                # First index since start-up: TF-IDF answers within a second while the sentence model
+                # embeds every phrasing (~9 ms each), then the full index replaces it.
+                self._publish(version, FaqMatcher(embeddings=False, **self._thresholds).fit(pairs), entries,
+                              provisional=True)
+                log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
+            matcher.fit(pairs)
+            self._publish(version, matcher, entries)
             log.info("faq index rebuilt version=%s faqs=%s phrasings=%s scoring=%s seconds=%.2f", version,
                      len(entries), len(pairs), "embeddings" if matcher.embeddings else "tfidf",
                      time.perf_counter() - started)
@@ -97,6 +108,15 @@ class KnowledgeIndex:
             with self._lock:
                 if self._building is not None and self._building[0] == version:
                     self._building = None
+
+    def _publish(self, version: int, matcher: FaqMatcher, entries: dict[int, _Entry],
+                 provisional: bool = False) -> None:
+        with self._lock:
+            # A later version may have finished first; never go back to an older one.
+            if version > self._version or (version == self._version and self._provisional):
+                self._matcher, self._entries, self._version = matcher, entries, version
+                self._provisional = provisional
+                self._published.set()
 
     def warm(self) -> None:
         """Build the first index in the background, so the first customer does not wait for it."""

@@ -1,6 +1,8 @@
 """The in-process FAQ index: an edit reaches the next question; a slow refit never stalls customers."""
 import threading
 
+import pytest
+
 from handoff import knowledge
 from handoff.knowledge import KnowledgeIndex
 
@@ -61,3 +63,28 @@ def test_a_failed_refit_keeps_answering_from_the_previous_index(seeded, monkeypa
         assert index.search("How long does a refund take?")["decision"] == "answer"
     assert "faq index rebuild failed" in caplog.text
     assert len(calls) == 1  # not retried on every question
+
+
+def test_after_a_start_a_large_kb_answers_with_tfidf_until_its_embeddings_are_ready(seeded, monkeypatch):
+    if not knowledge.FaqMatcher().embeddings:
+        pytest.skip("sentence model package not installed (requirements/model.lock)")
+    monkeypatch.setattr(knowledge, "PROVISIONAL_ABOVE", 10)  # the demo KB counts as large
+    release = threading.Event()
+    real_fit = knowledge.FaqMatcher.fit
+
+    def slow_embedding_fit(self, phrasings):
+        if self.embeddings:
+            release.wait(30)
+        return real_fit(self, phrasings)
+
+    monkeypatch.setattr(knowledge.FaqMatcher, "fit", slow_embedding_fit)
+    index = KnowledgeIndex(wait=0.1)
+    assert index.search("How long does a refund take?")["decision"] == "answer"  # not waiting for the model
+    assert not index.matcher().embeddings
+    release.set()
+    for _ in range(100):
+        if index.matcher().embeddings:
+            break
+        threading.Event().wait(0.1)
+    assert index.matcher().embeddings
+    assert index.search("How long does a refund take?")["decision"] == "answer"
