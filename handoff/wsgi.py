@@ -1,4 +1,6 @@
 """Entry point for gunicorn: `gunicorn handoff.wsgi:app`."""
+import gc
+
 from . import agents, create_app, scheduler
 
 app = create_app()
@@ -12,4 +14,9 @@ else:
         server.manager_initialized = True
         server.manager.initialize()
 jobs = scheduler.start()
+# Everything imported so far lives as long as the process: move it out of the garbage collector's sight.
+# A full collection walks every tracked object (~120,000 here, 80 ms on this machine's cores), and it
+# stalled live chats for that long, several times a minute under load (relay p99 100-250 ms).
+gc.collect()
+gc.freeze()
 app.extensions["knowledge"].warm()  # embed the FAQs now, not when the first customer asks
