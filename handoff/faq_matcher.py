@@ -487,7 +487,8 @@ def _with_semantic(index: _Index, encoder: sentence_encoder.SentenceEncoder) -> 
         labels = np.repeat(np.arange(len(sizes)), sizes)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = LogisticRegression(C=_regularisation(sizes), class_weight="balanced", max_iter=EMBEDDING_MAX_ITER).fit(joint, labels)
+            model = LogisticRegression(C=_regularisation(sizes), class_weight="balanced",
+                                       max_iter=EMBEDDING_MAX_ITER).fit(joint, labels)
         weights = model.coef_.T.astype(np.float32)
         bias = model.intercept_.astype(np.float32)
         if len(sizes) == 2:  # binary LR keeps one row: class 1 against class 0
