@@ -4,21 +4,17 @@ sentence_encoder.py reads the model's weights and does the cheap parts in numpy 
 lookup, pooling). The layers themselves cost ~12 ms a question in numpy: 42 MB of float32 weights are
 streamed through the cache for every question and numpy runs each small operation on its own. This
 module writes the same layers as an ONNX graph from those weights (nothing is downloaded or
-converted from torch), quantises the matrices to int8 with one scale per output column (11 MB
-of weights instead of 42, multiplied with integer instructions), and runs it on one thread. On this project's benchmark machine that is ~3 ms a question instead of ~12, and the
-vectors keep a cosine of 0.993 on average with the float ones (>= 0.985 on CLINC150 test questions);
-what that does to answers is measured by bench/faq_eval.py.
+converted from torch), quantises the matrices to int8 with one scale per output column (11 MB of
+weights instead of 42, multiplied with integer instructions), and runs it on one thread: ~3 ms a
+question instead of ~12 on a 2-core AVX2 machine, with vectors at a cosine of 0.993 on average to the
+float ones (>= 0.985 on CLINC150 test questions). What that does to answers: bench/faq_eval.py.
 
 Needs the `onnx` and `onnxruntime` packages (requirements/app.lock); without them sentence_encoder
 runs the float layers in numpy.
 """
 from __future__ import annotations
 
-import logging
-
 import numpy as np
-
-log = logging.getLogger("careregistry.encoder_graph")
 
 
 def available() -> bool:
