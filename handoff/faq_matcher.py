@@ -21,10 +21,12 @@ back to TF-IDF and logs a warning.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import unicodedata
 import warnings
+from collections import Counter
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 
@@ -207,6 +209,7 @@ class _View:
         self.analyzer = vectorizer.build_analyzer()
         self.vocabulary: dict[str, int] = vectorizer.vocabulary_
         self.idf = vectorizer.idf_.astype(np.float64)
+        self.idf_list: list[float] = self.idf.tolist()
         self.unseen_idf = float(self.idf.max()) if len(self.idf) else 1.0
         self.scale = float(np.sqrt(weight))
         self.offset = offset
@@ -215,19 +218,20 @@ class _View:
         return self.vectorizer.transform(texts) * np.float32(self.scale)
 
     def query(self, text: str) -> tuple[list[int], list[float]]:
-        counts: dict[str, int] = {}
-        for term in self.analyzer(text):
-            counts[term] = counts.get(term, 0) + 1
+        # Plain Python numbers throughout: numpy scalars cost a microsecond each, and a question has
+        # ~200 character n-grams (this took 0.6 ms a view with numpy, a fifth of the whole search).
+        counts = Counter(self.analyzer(text))
         cols, vals, unseen = [], [], 0.0
+        vocabulary, idf, offset = self.vocabulary, self.idf_list, self.offset
         for term, count in counts.items():
-            tf = 1.0 + np.log(count)
-            col = self.vocabulary.get(term)
+            tf = 1.0 + math.log(count) if count > 1 else 1.0
+            col = vocabulary.get(term)
             if col is None:
                 unseen += (tf * self.unseen_idf) ** 2
             else:
-                cols.append(col + self.offset)
-                vals.append(tf * self.idf[col])
-        norm = np.sqrt(sum(v * v for v in vals) + unseen)
+                cols.append(col + offset)
+                vals.append(tf * idf[col])
+        norm = math.sqrt(math.fsum(v * v for v in vals) + unseen)
         if not norm:
             return [], []
         factor = self.scale / norm
