@@ -91,7 +91,7 @@ class KnowledgeIndex:
             matcher = FaqMatcher(**self._thresholds)
             if matcher.embeddings and self._version < 0 and len(pairs) > PROVISIONAL_ABOVE:
                 # First index since start-up: TF-IDF answers within a second while the sentence model
-                # embeds every phrasing (~9 ms each), then the full index replaces it.
+                # embeds every phrasing (~3 ms each) and fits its classifier, then the full index replaces it.
                 self._publish(version, FaqMatcher(embeddings=False, **self._thresholds).fit(pairs), entries,
                               provisional=True)
                 log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
