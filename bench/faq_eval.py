@@ -92,10 +92,11 @@ def render(runs: dict[str, dict]) -> str:
     def pct(value):
         return "   -  " if value is None else f"{100 * value:5.1f}%"
 
-    lines = [f"{'run':<16} {'scoring':<10} {'phrasings':>9} {'fit s':>6} {'answered right':>14} {'wrong':>7} "
+    lines = [f"{'run':<16} {'scoring':<16} {'phrasings':>9} {'fit s':>6} {'answered right':>14} {'wrong':>7} "
              f"{'1 click':>7} {'oos prec':>8} {'oos recall':>10} {'p50 ms':>7} {'p99 ms':>7}"]
     for name, r in runs.items():
-        lines.append(f"{name:<16} {r['scoring']:<10} {r['kb']['phrasings']:>9} {r['kb']['fit_seconds']:>6.1f} "
+        scoring = r["scoring"] + (f" ({r['encoder']})" if r.get("encoder") else "")
+        lines.append(f"{name:<16} {scoring:<16} {r['kb']['phrasings']:>9} {r['kb']['fit_seconds']:>6.1f} "
                      f"{pct(r['answered_right_rate']):>14} {pct(r['wrong_answer_rate']):>7} "
                      f"{pct(r.get('right_within_one_click_rate')):>7} "
                      f"{pct(r['oos_precision']):>8} {pct(r['oos_recall']):>10} "

@@ -188,6 +188,8 @@ def run(kb_path: str | Path, queries_path: str | Path, *, answer_threshold: floa
         "kb": {"faqs": len({faq_id for faq_id, _ in kb}), "phrasings": len(kb),
                "fit_seconds": round(fit_seconds, 2)},
         "scoring": "embeddings" if matcher.embeddings else "tfidf",
+        # how the sentence model ran: int8 (ONNX Runtime), float (ONNX Runtime) or numpy
+        "encoder": matcher.encoder_runtime,
     }
     if tuning is not None:
         report["tuned"] = tune(matcher, tuning)

@@ -297,6 +297,11 @@ class FaqMatcher:
         self._index: _Index | None = None
         self._fit_lock = threading.Lock()
 
+    @property
+    def encoder_runtime(self) -> str | None:
+        """How the sentence model runs ("int8", "float" or "numpy"), None when scoring with TF-IDF."""
+        return _get_encoder().runtime if self.embeddings else None
+
     def __len__(self) -> int:
         index = self._index
         return 0 if index is None else len(index.phrasings)
