@@ -95,7 +95,9 @@ class KnowledgeIndex:
                 self._publish(version, FaqMatcher(embeddings=False, **self._thresholds).fit(pairs), entries,
                               provisional=True)
                 log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
-            matcher.fit(pairs)
+            # The published index's classifier starts this one's, so an edit to 5,000 phrasings refits
+            # in ~10 s, not ~20 s (a first build, or one after the provisional TF-IDF index, starts cold).
+            matcher.fit(pairs, previous=self._matcher)
             self._publish(version, matcher, entries)
             log.info("faq index rebuilt version=%s faqs=%s phrasings=%s scoring=%s seconds=%.2f", version,
                      len(entries), len(pairs), "embeddings" if matcher.embeddings else "tfidf",

@@ -1,6 +1,7 @@
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from handoff import faq_matcher
@@ -190,3 +191,48 @@ def test_embeddings_match_a_paraphrase_that_shares_no_words():
     matcher = FaqMatcher(embeddings=True).fit(PHRASINGS)
     # Says "credentials" and "recall" where the stored phrasings say "password" and "remember".
     assert matcher.search("locked out, can't recall my login credentials")[0].faq_id == 1
+
+
+needs_model = pytest.mark.skipif(not faq_matcher.embedding_model_installed(),
+                                 reason="sentence model package not installed (requirements/model.lock)")
+
+
+@needs_model
+def test_a_refit_from_the_previous_version_answers_like_a_fresh_fit():
+    before = FaqMatcher(embeddings=True).fit(PHRASINGS)
+    # An admin adds an FAQ, deletes "cancel subscription" and adds a phrasing to "track order".
+    edited = [p for p in PHRASINGS if p[0] != 5] + [
+        (2, "parcel still not here"),
+        (6, "do you ship to canada"), (6, "international shipping countries"), (6, "can you deliver abroad"),
+    ]
+    fresh = FaqMatcher(embeddings=True).fit(edited)
+    refit = FaqMatcher(embeddings=True).fit(edited, previous=before)
+    questions = ["I forgot my password", "my parcel is still not here", "do you deliver to canada",
+                 "what's your return policy", "please cancel my order", "cancel my subscription"]
+    for question in questions:
+        got, expected = refit.search(question), fresh.search(question)
+        assert [m.faq_id for m in got] == [m.faq_id for m in expected], question
+        assert refit.decide(got) == fresh.decide(expected), question
+        assert all(m.faq_id != 5 for m in got)  # the deleted FAQ is gone
+        assert abs(got[0].score - expected[0].score) < 0.05, question
+    assert refit.decide(refit.search("do you deliver to canada")) == "answer"
+
+
+@needs_model
+def test_the_starting_weights_keep_what_both_versions_know():
+    before = FaqMatcher(embeddings=True).fit(PHRASINGS)
+    after = FaqMatcher(embeddings=True).fit([p for p in PHRASINGS if p[0] != 5] + [(6, "do you ship to canada"),
+                                                                                 (6, "deliver abroad")])
+    old, new = before._index, after._index
+    dense = old.semantic.dense_weights.shape[0]
+    weights, bias = faq_matcher._starting_weights(old, new, dense)
+    assert weights.shape == (len(new.faq_ids), dense + new.matrix.shape[1])
+    kept, added = new.faq_ids.index(2), new.faq_ids.index(6)
+    assert np.allclose(weights[kept, :dense], old.semantic.dense_weights[:, old.faq_ids.index(2)])
+    assert bias[kept] == pytest.approx(old.semantic.bias[old.faq_ids.index(2)])
+    assert not weights[added].any() and bias[added] == 0  # a new FAQ starts from nothing
+    word = new.views[0]  # the word view: "order" is in both versions, "canada" only in the new one
+    old_word = old.views[0]
+    assert np.isclose(weights[kept, dense + word.offset + word.vocabulary["order"]],
+                      old.semantic.sparse_weights[old_word.offset + old_word.vocabulary["order"], old.faq_ids.index(2)])
+    assert not weights[:, dense + word.offset + word.vocabulary["canada"]].any()

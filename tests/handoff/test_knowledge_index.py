@@ -26,9 +26,9 @@ def test_while_a_large_index_refits_customers_are_answered_from_the_previous_one
     release = threading.Event()
     real_fit = knowledge.FaqMatcher.fit
 
-    def slow_fit(self, phrasings):
+    def slow_fit(self, phrasings, previous=None):
         release.wait(30)  # a refit that takes as long as the test wants
-        return real_fit(self, phrasings)
+        return real_fit(self, phrasings, previous)
 
     monkeypatch.setattr(knowledge.FaqMatcher, "fit", slow_fit)
     faq = knowledge.create_faq("Parrots are welcome in every shop.", "orders",
@@ -52,7 +52,7 @@ def test_a_failed_refit_keeps_answering_from_the_previous_index(seeded, monkeypa
 
     calls = []
 
-    def broken_fit(self, phrasings):
+    def broken_fit(self, phrasings, previous=None):
         calls.append(1)
         raise MemoryError("out of memory")
 
@@ -72,10 +72,10 @@ def test_after_a_start_a_large_kb_answers_with_tfidf_until_its_embeddings_are_re
     release = threading.Event()
     real_fit = knowledge.FaqMatcher.fit
 
-    def slow_embedding_fit(self, phrasings):
+    def slow_embedding_fit(self, phrasings, previous=None):
         if self.embeddings:
             release.wait(30)
-        return real_fit(self, phrasings)
+        return real_fit(self, phrasings, previous)
 
     monkeypatch.setattr(knowledge.FaqMatcher, "fit", slow_embedding_fit)
     index = KnowledgeIndex(wait=0.1)
