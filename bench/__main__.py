@@ -25,6 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--agents", type=int, default=20, help="agents sharing them (each owns several)")
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between messages of one side")
     parser.add_argument("--duration", type=float, help="seconds of relay load (default 30, quick 10)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="relay: ours and the echo take turns, ours-echo-echo-ours..., this many windows each")
     parser.add_argument("--out", default=str(REPORT), help="where to write the JSON report")
     return parser.parse_args(argv)
 
@@ -49,11 +51,8 @@ def main(argv=None) -> int:
             report["bot"] = bot_latency.measure(bench, bot_plan, progress)
             report["rss_mb_after_bot"] = bench.rss()
         if run_relay:
-            ours = relay_latency.measure_ours(bench, args.conversations, args.agents, duration, args.interval,
-                                              progress)
-            echo = relay_latency.measure_echo(bench, args.conversations, args.agents, duration, args.interval,
-                                              progress)
-            report["relay"] = {"ours": ours, "echo": echo}
+            report["relay"] = relay_latency.measure(bench, args.conversations, args.agents, duration,
+                                                    args.interval, progress, rounds=args.rounds)
         report["rss_mb_end"] = bench.rss()
     report["elapsed_s"] = round(time.monotonic() - started, 1)
 

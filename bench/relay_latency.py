@@ -5,7 +5,8 @@ it. For `duration` seconds each customer sends a message every `interval` second
 one message per conversation every `interval` seconds (half an interval later), spread evenly over time.
 Each text carries its direction, conversation and sequence number; the clock runs from the emit to the
 `message` event on the other side. Anything not delivered within the grace period after the load counts as
-lost. The echo server (bench/echo_server.py) gets exactly the same clients, sockets and schedule.
+lost. The echo server (bench/echo_server.py) gets exactly the same clients, sockets and schedule, and the
+two take turns in windows (see measure()).
 """
 from __future__ import annotations
 
@@ -72,9 +73,10 @@ class Ledger:
         with self._lock:
             return sum(1 for k in self.sent if k not in self.arrived)
 
-    def latencies(self, direction: str) -> list[float]:
+    def latencies(self, direction: str, first_seq: int = 0) -> list[float]:
         with self._lock:
-            return [self.arrived[k] - t for k, t in self.sent.items() if k[0] == direction and k in self.arrived]
+            return [self.arrived[k] - t for k, t in self.sent.items()
+                    if k[0] == direction and k[2] >= first_seq and k in self.arrived]
 
     def lost(self, direction: str) -> int:
         with self._lock:
@@ -82,15 +84,17 @@ class Ledger:
 
 
 def drive(ledger: Ledger, customers: list[Customer], agent_of: dict[int, AgentConsole], duration: float,
-          interval: float, server_pid: int, progress=print) -> dict:
-    """The load itself: a timetable of sends played by one thread, then a grace period for stragglers."""
+          interval: float, server_pid: int, progress=print, first_seq: int = 0) -> dict:
+    """The load itself: a timetable of sends played by one thread, then a grace period for stragglers.
+    Latencies are summarised over everything in the ledger (earlier windows included); the CPU, memory
+    and rate figures are this window's."""
     n = len(customers)
     timetable = []
     for i, customer in enumerate(customers):
         offset = interval * i / n
         for k in range(int(duration / interval)):
-            timetable.append((offset + k * interval, "c2a", i, k))
-            timetable.append((offset + k * interval + interval / 2, "a2c", i, k))
+            timetable.append((offset + k * interval, "c2a", i, first_seq + k))
+            timetable.append((offset + k * interval + interval / 2, "a2c", i, first_seq + k))
     timetable.sort()
 
     peak_rss, stop_sampling = [rss_mb(server_pid)], threading.Event()
@@ -135,6 +139,8 @@ def drive(ledger: Ledger, customers: list[Customer], agent_of: dict[int, AgentCo
     result.update({
         "sent": len(ledger.sent), "delivered": len(ledger.arrived), "duplicates": ledger.duplicates,
         "ack_errors": len(ledger.ack_errors), "ack_error_examples": sorted(set(ledger.ack_errors))[:5],
+        "load_s": round(load_time, 2), "messages": len(timetable),
+        "window_p99_ms": summarize_ms(ledger.latencies("c2a", first_seq) + ledger.latencies("a2c", first_seq))["p99_ms"],
         "messages_per_s": round(len(timetable) / load_time, 1), "sender_lag_max_ms": round(lag_max * 1000, 1),
         "server_rss_mb_peak": max(peak_rss), "server_cpu_s": round(cpu_used, 1),
         "server_cpu_share": round(cpu_used / load_time, 2), "load_generator_cpu_share": round(own_used / load_time, 2),
@@ -159,8 +165,70 @@ def _close_all(clients) -> None:
 
 # --- ours ------------------------------------------------------------------------------------------
 
-def measure_ours(bench: BenchStack, conversations: int, agents: int, duration: float, interval: float,
-                 progress=print) -> dict:
+class _Side:
+    """One server under test with its clients connected: ours or the echo."""
+
+    def __init__(self, name: str, pid: int, customers: list[Customer], agent_of: dict[int, AgentConsole],
+                 consoles: list[AgentConsole], ledger: Ledger) -> None:
+        self.name, self.pid, self.customers, self.agent_of = name, pid, customers, agent_of
+        self.consoles, self.ledger = consoles, ledger
+        self.windows: list[dict] = []
+        self.extra: dict = {"server_rss_mb_before_load": rss_mb(pid)}
+
+    def run_window(self, duration: float, interval: float, progress) -> None:
+        first_seq = sum(int(w["messages"] / 2 / len(self.customers)) for w in self.windows)
+        self.windows.append(drive(self.ledger, self.customers, self.agent_of, duration, interval, self.pid,
+                                  progress, first_seq=first_seq))
+
+    def result(self) -> dict:
+        """The last window's summary (latencies pooled over all windows) with the rates over all of them."""
+        last, load = dict(self.windows[-1]), sum(w["load_s"] for w in self.windows)
+        cpu, own = sum(w["server_cpu_s"] for w in self.windows), sum(
+            w["load_generator_cpu_share"] * w["load_s"] for w in self.windows)
+        last.update({
+            "windows": len(self.windows), "window_p99_ms": [w["window_p99_ms"] for w in self.windows],
+            "load_s": round(load, 2),
+            "messages": sum(w["messages"] for w in self.windows),
+            "messages_per_s": round(sum(w["messages"] for w in self.windows) / load, 1),
+            "sender_lag_max_ms": max(w["sender_lag_max_ms"] for w in self.windows),
+            "server_rss_mb_peak": max(w["server_rss_mb_peak"] for w in self.windows),
+            "server_cpu_s": round(cpu, 1), "server_cpu_share": round(cpu / load, 2),
+            "load_generator_cpu_share": round(own / load, 2),
+        })
+        last.update(self.extra)
+        return last
+
+    def close(self) -> None:
+        _close_all(self.customers)
+        _close_all(self.consoles)
+
+
+def measure(bench: BenchStack, conversations: int, agents: int, duration: float, interval: float,
+            progress=print, rounds: int = 2) -> dict:
+    """Ours and the echo, both connected at once, take turns under the same load: ours, echo, echo,
+    ours, ... for `rounds` windows each of duration / rounds. A one-off slow spell of the machine then
+    falls on both sides, not on whichever happened to run second (single back-to-back runs of 30 s gave
+    echo p99s from 6 to 21 ms on the same machine within the hour)."""
+    ours = _connect_ours(bench, conversations, agents, progress)
+    try:
+        echo = _connect_echo(bench, conversations, agents, progress)
+        try:
+            window = duration / rounds
+            for r in range(rounds):
+                for side in ((ours, echo) if r % 2 == 0 else (echo, ours)):
+                    progress(f"relay: window {r + 1}/{rounds}, {side.name}, {window:.0f} s")
+                    side.run_window(window, interval, progress)
+            result = {"ours": ours.result(), "echo": echo.result()}
+            result["ours"]["rss_mb_after"] = bench.rss()
+            return result
+        finally:
+            echo.close()
+            echo.stop()
+    finally:
+        ours.close()
+
+
+def _connect_ours(bench: BenchStack, conversations: int, agents: int, progress=print) -> _Side:
     setup: dict[str, float] = {}
     ledger = Ledger()
 
@@ -210,18 +278,14 @@ def measure_ours(bench: BenchStack, conversations: int, agents: int, duration: f
         setup["accept_all_s"] = time.monotonic() - t
         setup["accept_first_ms"] = accept_times[0] * 1000
         setup["accept_last_ms"] = accept_times[-1] * 1000
-        progress(f"relay: all accepted in {setup['accept_all_s']:.1f} s; load for {duration:.0f} s")
-
-        web_pid = bench.pid("web")
-        rss_idle = rss_mb(web_pid)
-        result = drive(ledger, customers, agent_of, duration, interval, web_pid, progress)
-        result["server_rss_mb_before_load"] = rss_idle
-        result["setup"] = {k: round(v, 2) for k, v in setup.items()}
-        result["rss_mb_after"] = bench.rss()
-        return result
-    finally:
+        progress(f"relay: all accepted in {setup['accept_all_s']:.1f} s")
+    except BaseException:
         _close_all(customers)
         _close_all(consoles)
+        raise
+    side = _Side("ours", bench.pid("web"), customers, agent_of, consoles, ledger)
+    side.extra["setup"] = {k: round(v, 2) for k, v in setup.items()}
+    return side
 
 
 # --- the bare echo server --------------------------------------------------------------------------
@@ -234,8 +298,22 @@ def echo_command(bench: BenchStack, port: int) -> list[str]:
     return argv
 
 
-def measure_echo(bench: BenchStack, conversations: int, agents: int, duration: float, interval: float,
-                 progress=print) -> dict:
+class _EchoSide(_Side):
+    def __init__(self, proc: subprocess.Popen, log, *args) -> None:
+        super().__init__("echo", proc.pid, *args)
+        self.proc, self.log = proc, log
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+
+def _connect_echo(bench: BenchStack, conversations: int, agents: int, progress=print) -> _EchoSide:
     port = free_port()
     log = open(Path(bench.var_dir) / "echo.log", "ab")
     proc = subprocess.Popen(echo_command(bench, port), env=bench.env, cwd=PROJECT_ROOT, stdout=log,
@@ -253,21 +331,13 @@ def measure_echo(bench: BenchStack, conversations: int, agents: int, duration: f
         customers = _parallel(lambda cid: Customer(url, on_message=ledger.on_message("agent"),
                                                    auth={"room": cid}).connect(), ids)
         agent_of = {cid: consoles[i % agents] for i, cid in enumerate(ids)}
-        progress(f"echo: {agents} agents and {conversations} customers connected; load for {duration:.0f} s")
-        rss_idle = rss_mb(proc.pid)
-        result = drive(ledger, customers, agent_of, duration, interval, proc.pid, progress)
-        result["server_rss_mb_before_load"] = rss_idle
-        return result
-    finally:
+        progress(f"echo: {agents} agents and {conversations} customers connected")
+        return _EchoSide(proc, log, customers, agent_of, consoles, ledger)
+    except BaseException:
         _close_all(customers)
         _close_all(consoles)
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+        _EchoSide(proc, log, [], {}, [], ledger).stop()
+        raise
 
 
 def _wait_listening(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
