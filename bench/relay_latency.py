@@ -304,13 +304,17 @@ class _EchoSide(_Side):
         self.proc, self.log = proc, log
 
     def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.log.close()
+        _stop(self.proc, self.log)
+
+
+def _stop(proc: subprocess.Popen, log) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.close()
 
 
 def _connect_echo(bench: BenchStack, conversations: int, agents: int, progress=print) -> _EchoSide:
@@ -336,7 +340,7 @@ def _connect_echo(bench: BenchStack, conversations: int, agents: int, progress=p
     except BaseException:
         _close_all(customers)
         _close_all(consoles)
-        _EchoSide(proc, log, [], {}, [], ledger).stop()
+        _stop(proc, log)
         raise
 
 
