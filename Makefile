@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: run test setup db model bench eval test-actions test-bot test-service browser-deps scale-deps clean
 
 run: setup
-	@$(APP)/bin/python -m handoff.launcher
+	@$(APP)/bin/python -m handoff.ops.launcher
 
 setup: $(APP_STAMP) $(RASA_STAMP) $(NODE_STAMP) $(MODEL) db
 

@@ -13,8 +13,8 @@ from typing import Iterator
 
 import requests
 
-from handoff.launcher import wait_healthy
-from handoff.stack import MODEL, RunningStack, Stack
+from handoff.ops.launcher import wait_healthy
+from handoff.ops.stack import MODEL, RunningStack, Stack
 
 
 def free_port() -> int:

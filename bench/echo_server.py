@@ -2,7 +2,7 @@
 
 It speaks the same events as the service (docs/protocol.md) and fans each message out the same way, to the
 conversation's room on /chat and on /agent, but stores nothing and checks nothing. It is served exactly as
-the service is (gunicorn gthread, one worker, many threads; see `handoff.stack.Stack.commands`), so the
+the service is (gunicorn gthread, one worker, many threads; see `handoff.ops.stack.Stack.commands`), so the
 difference between the two is the service's own work:
 
     gunicorn -k gthread -w 1 --threads 400 -b 127.0.0.1:5100 bench.echo_server:app

@@ -3,7 +3,7 @@
 The KB is CLINC150's `train` split (150 intents as FAQs), thresholds are tuned on `val` + `oos_val`
 only, and `test` + `oos_test` are scored once with the tuned thresholds. The same again with only 10
 phrasings per FAQ, and a latency run with a 5,000-phrasing KB. Everything goes through CSV files in a
-temporary folder and `handoff.faq_eval.run()`, as `careregistry faq-eval` does.
+temporary folder and `handoff.knowledge.evaluation.run()`, as `careregistry faq-eval` does.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from handoff import faq_eval
 from handoff.config import PROJECT_ROOT
+from handoff.knowledge import evaluation
 
 DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "clinc150" / "data_full.json"
-REPORT = PROJECT_ROOT / "var" / "bench" / "faq_eval.json"
+REPORT = PROJECT_ROOT / "var" / "bench" / "evaluation.json"
 TARGETS = {"answered_right_rate": 0.95, "oos_recall": 0.80, "latency_p99_ms": 10.0}
 
 
@@ -54,7 +54,7 @@ def _latency_run(data: dict, tmp_dir: Path, embeddings: bool | None = None) -> d
     """5,000 phrasings (34 per FAQ from train, minus the overflow), default thresholds, test questions."""
     kb = _write_kb(tmp_dir / "kb_5000.csv", _per_intent(data["train"], 34)[:5000])
     test = _write_queries(tmp_dir / "test.csv", data["test"], data["oos_test"])
-    return faq_eval.run(kb, test, embeddings=embeddings)
+    return evaluation.run(kb, test, embeddings=embeddings)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
             variants += [(f"{name}_tfidf", kb, False) for name, kb in kbs.items()]
         for name, kb, embeddings in variants:
             print(f"{name}: fitting, tuning on val+oos_val, scoring test+oos_test ...", file=sys.stderr, flush=True)
-            runs[name] = faq_eval.run(kb, test, tune_path=tune, embeddings=embeddings)
+            runs[name] = evaluation.run(kb, test, tune_path=tune, embeddings=embeddings)
         print("latency: 5,000 phrasings ...", file=sys.stderr, flush=True)
         runs["latency_5000"] = _latency_run(data, tmp_dir)
         # References in the same run: the same KB and questions with the float layers in numpy (a

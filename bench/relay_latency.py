@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from handoff.config import PROJECT_ROOT
-from handoff.stack import APP_BIN
+from handoff.ops.stack import APP_BIN
 
 from .clients import AgentConsole, Customer
 from .common import BenchStack, cpu_seconds, free_port, load_average, rss_mb, summarize_ms

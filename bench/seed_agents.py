@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sys
 
-from handoff import agents, create_app
+from handoff import create_app
+from handoff.people import agents
 
 
 def main() -> int:

@@ -7,7 +7,7 @@ import os
 from flask import Flask, abort
 from flask_wtf.csrf import CSRFProtect
 
-from .config import PROJECT_ROOT, VAR_DIR, Config
+from handoff.config import PROJECT_ROOT, VAR_DIR, Config
 
 csrf = CSRFProtect()
 
@@ -22,16 +22,17 @@ def configure_logging() -> None:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    from . import admin, api, console, db, health, kb_admin, pages, portal
-    from .auth import login_manager
-    from .bot_relay import BotRelay
-    from .errors import register_error_handlers
-    from .knowledge import KnowledgeIndex
     from flask_socketio import SocketIO
 
-    from . import realtime
-    from .sockets.agent import AgentNamespace
-    from .sockets.chat import ChatNamespace
+    from handoff import db, realtime
+    from handoff.chat.bot_relay import BotRelay
+    from handoff.chat.sockets.agent import AgentNamespace
+    from handoff.chat.sockets.customer import ChatNamespace
+    from handoff.errors import register_error_handlers
+    from handoff.knowledge.index import KnowledgeIndex
+    from handoff.ops import health
+    from handoff.people.auth import login_manager
+    from handoff.views import admin, api, console, kb_admin, pages, portal
 
     configure_logging()
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "web" / "templates"),
@@ -42,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_engine(app.config["DATABASE_URL"])
     if app.config.get("AUTO_MIGRATE"):
-        from .migrate import upgrade
+        from handoff.ops.migrate import upgrade
 
         upgrade(app.config["DATABASE_URL"])
     demo = VAR_DIR / "demo_logins.json"

@@ -19,6 +19,11 @@ def _local_secret(name: str, var_dir: Path = VAR_DIR) -> str:
     return path.read_text().strip()
 
 
+def public_url() -> str:
+    """The address customers reach the service at, for links in emails."""
+    return os.environ.get("PUBLIC_URL", f"http://127.0.0.1:{os.environ.get('HANDOFF_PORT', '5000')}").rstrip("/")
+
+
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     return float(raw) if raw not in (None, "") else default

@@ -36,6 +36,7 @@ class Conflict(ServiceError):
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def clean_text(value, max_chars: int = 4000, what: str = "message") -> str:
@@ -47,6 +48,12 @@ def clean_text(value, max_chars: int = 4000, what: str = "message") -> str:
     if len(text) > max_chars:
         raise ServiceError(f"The {what} is too long: {len(text)} characters, the limit is {max_chars}.")
     return text
+
+
+def clean_email(value) -> str:
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()) or len(value) > 254:
+        raise ServiceError("That does not look like an email address, e.g. name@example.com.")
+    return value.strip().lower()
 
 
 def clean_client_id(value) -> str | None:

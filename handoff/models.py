@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base
+from handoff.db import Base
 
 CATEGORIES = ("billing", "account", "orders", "technical")
 HANDOFF_REASONS = ("customer_request", "low_confidence", "repeated_fallback", "bot_error")

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from handoff.launcher import wait_healthy
-from handoff.stack import MODEL, RunningStack, Stack
+from handoff.ops.launcher import wait_healthy
+from handoff.ops.stack import MODEL, RunningStack, Stack
 from tests.e2e.clients import AgentConsole, Customer
 from tests.fakes import Mailbox
 

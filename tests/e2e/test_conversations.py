@@ -10,8 +10,8 @@ import re
 import pytest
 import requests
 
-from handoff.cli import SEED
-from handoff.launcher import wait_healthy
+from handoff.ops.cli import SEED
+from handoff.ops.launcher import wait_healthy
 from tests.fakes import wait_for
 
 pytestmark = pytest.mark.e2e

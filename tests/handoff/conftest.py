@@ -4,8 +4,10 @@ import itertools
 
 import pytest
 
-from handoff import agents, create_app, knowledge
-from handoff.cli import SEED
+from handoff import create_app
+from handoff.knowledge import faqs
+from handoff.ops.cli import SEED
+from handoff.people import agents
 from tests.fakes import FakeRasa
 
 TOKEN = "test-service-token"
@@ -59,7 +61,7 @@ def api(client):
 
 @pytest.fixture
 def seeded(app):
-    knowledge.import_csv(SEED / "faq_answers.csv", SEED / "faq_questions.csv")
+    faqs.import_csv(SEED / "faq_answers.csv", SEED / "faq_questions.csv")
     return app
 
 
@@ -144,12 +146,12 @@ def mailbox():
 @pytest.fixture
 def deliver(mailbox):
     """Run the outbox worker once against the loopback SMTP server and wait for what it sent."""
-    from handoff import mail
+    from handoff.mail import outbox
     from tests.fakes import wait_for
 
     def run(now=None) -> int:
         before = len(mailbox.messages)
-        sent = mail.deliver_due(mail.SmtpSender("127.0.0.1", mailbox.port), now=now)
+        sent = outbox.deliver_due(outbox.SmtpSender("127.0.0.1", mailbox.port), now=now)
         wait_for(lambda: len(mailbox.messages) >= before + sent, timeout=5)
         return sent
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import free_port, wait_for
+
 # The service-level fixtures of tests/handoff (sockets, API client, agents), here on a PostgreSQL `app`.
-from tests.handoff.conftest import (  # noqa: F401
-    TOKEN, agent_socket, api, client, customer_socket, fake_rasa, make_agent)
+from tests.handoff.conftest import TOKEN, agent_socket, api, client, customer_socket, fake_rasa, make_agent  # noqa: F401
 
 _databases = itertools.count()
 

@@ -10,9 +10,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, select, text
 
-from handoff import migrate, tickets
 from handoff.db import Base, session_scope
 from handoff.models import OutboxMail, TicketEvent, utcnow
+from handoff.ops import migrate
+from handoff.tickets import automations, lifecycle, queries
 from tests.fakes import wait_for
 
 
@@ -87,15 +88,15 @@ def test_a_ticket_from_the_bot_through_its_life_on_postgres(customer_socket, mak
     assert resp.status_code == 201
     number = resp.get_json()["number"]
     sam = make_agent()
-    assert tickets.assign(number, sam["id"], "Ada Admin")["assignee"] == "Sam Agent"
-    tickets.agent_reply(number, "Sam Agent", "A new one is on its way.")
-    tickets.agent_reply(number, "Sam Agent", "Customer is a VIP", internal=True)
-    tickets.set_status(number, "resolved", "Sam Agent")
+    assert lifecycle.assign(number, sam["id"], "Ada Admin")["assignee"] == "Sam Agent"
+    lifecycle.agent_reply(number, "Sam Agent", "A new one is on its way.")
+    lifecycle.agent_reply(number, "Sam Agent", "Customer is a VIP", internal=True)
+    lifecycle.set_status(number, "resolved", "Sam Agent")
     status = api.get(f"/api/conversations/{cid}/tickets/{number}").get_json()
     assert status["status"] == "resolved" and status["assignee"] == "Sam Agent"
-    found = tickets.search(q="BLENDER", status="resolved")  # ILIKE on PostgreSQL
+    found = queries.search(q="BLENDER", status="resolved")  # ILIKE on PostgreSQL
     assert [t["number"] for t in found] == [number] and found[0]["customer"] == "ann@example.com"
-    assert tickets.search(q=f"#{number}")[0]["number"] == number  # the cast of the id to text
+    assert queries.search(q=f"#{number}")[0]["number"] == number  # the cast of the id to text
 
 
 def test_ticket_automations_in_two_processes_at_once_act_once(app, api, customer_socket):
@@ -106,13 +107,13 @@ def test_ticket_automations_in_two_processes_at_once_act_once(app, api, customer
         resp = api.post(f"/api/conversations/{chat.of('history')[0]['conversation_id']}/tickets",
                         {"description": f"Problem {i}", "category": "orders", "email": f"c{i}@example.com"})
         numbers.append(resp.get_json()["number"])
-        tickets.set_status(numbers[-1], "resolved" if i % 2 else "pending", "Sam Agent")
+        lifecycle.set_status(numbers[-1], "resolved" if i % 2 else "pending", "Sam Agent")
     later = utcnow() + timedelta(days=5)
     results, start = [], threading.Barrier(2)
 
     def run():
         start.wait()
-        results.append(tickets.run_automations(later))
+        results.append(automations.run(later))
 
     runners = [threading.Thread(target=run) for _ in range(2)]
     [r.start() for r in runners]

@@ -15,8 +15,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from handoff.launcher import wait_healthy
-from handoff.stack import RunningStack, Stack
+from handoff.ops.launcher import wait_healthy
+from handoff.ops.stack import RunningStack, Stack
 from tests.e2e.clients import AgentConsole, Customer
 from tests.fakes import FakeRasa, free_port, wait_for
 

@@ -1,0 +1,414 @@
+"""Conversations and their messages: the named transitions between bot, queue and agent.
+
+Every function here commits its change before anything is published, so a message that a client sees
+acknowledged or relayed is already stored.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from handoff import realtime
+from handoff.chat import routing
+from handoff.db import connection_scope, session_scope
+from handoff.errors import Conflict, Forbidden, NotFound, ServiceError
+from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, utcnow
+from handoff.tickets.lifecycle import create_from_transcript
+
+log = logging.getLogger("careregistry.conversations")
+
+
+def iso(dt) -> str | None:
+    return dt.isoformat(timespec="milliseconds") + "Z" if dt else None
+
+
+def message_dict(m: Message) -> dict:
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "sender": m.sender,
+        "text": m.text,
+        "buttons": m.buttons or [],
+        "created_at": iso(m.created_at),
+    }
+
+
+def summary_dict(s: Session, c: Conversation) -> dict:
+    last = s.scalar(
+        select(Message.text)
+        .where(Message.conversation_id == c.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return {
+        "id": c.id,
+        "status": c.status,
+        "handoff_reason": c.handoff_reason,
+        "queued_at": iso(c.queued_at),
+        "customer": {"name": c.customer.name, "email": c.customer.email, "label": c.customer.label},
+        "agent": {"name": c.agent.name} if c.agent else None,
+        "last_message": last or "",
+    }
+
+
+def conversation_dict(s: Session, c: Conversation) -> dict:
+    data = summary_dict(s, c)
+    data["messages"] = [message_dict(m) for m in c.messages]
+    return data
+
+
+def _get(s: Session, conversation_id: int) -> Conversation:
+    c = s.get(Conversation, conversation_id)
+    if c is None:
+        raise NotFound("There is no such conversation.")
+    return c
+
+
+# --- customers' side -------------------------------------------------------------------------------
+
+
+def open_for_visitor(visitor_id: str) -> int:
+    """The visitor's conversation, creating the visitor and the conversation on first contact."""
+    for _ in range(2):  # two tabs connecting at once: the loser of the insert race reads the winner's row
+        try:
+            with session_scope() as s:
+                customer = s.scalar(select(Customer).where(Customer.visitor_id == visitor_id))
+                if customer is None:
+                    customer = Customer(visitor_id=visitor_id)
+                    s.add(customer)
+                    s.flush()
+                if customer.merged_into_id:  # this visitor linked their chats to an account
+                    customer = s.get(Customer, customer.merged_into_id)
+                return _latest_conversation(s, customer).id
+        except IntegrityError:
+            continue
+    raise ServiceError("Could not start the conversation; please reload the page.")
+
+
+def open_for_customer(customer_id: int) -> int:
+    with session_scope() as s:
+        customer = s.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound("There is no such customer.")
+        return _latest_conversation(s, customer).id
+
+
+def _latest_conversation(s: Session, customer: Customer) -> Conversation:
+    c = s.scalar(
+        select(Conversation)
+        .where(Conversation.customer_id == customer.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    if c is None:
+        c = Conversation(customer_id=customer.id, status="bot")
+        s.add(c)
+        s.flush()
+    return c
+
+
+def history(conversation_id: int) -> dict:
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        return {
+            "conversation_id": c.id,
+            "status": c.status,
+            "agent": {"name": c.agent.name} if c.agent else None,
+            "messages": [message_dict(m) for m in c.messages],
+        }
+
+
+def status_of(conversation_id: int) -> str:
+    with connection_scope() as conn:
+        row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+    if row is None:
+        raise NotFound("There is no such conversation.")
+    return row.status
+
+
+def _store(s: Session, conversation_id: int, sender: str, text: str, *, buttons=None,
+           client_msg_id: str | None = None, agent_id: int | None = None) -> Message:
+    m = Message(conversation_id=conversation_id, sender=sender, text=text, buttons=buttons or [],
+                client_msg_id=client_msg_id, agent_id=agent_id)
+    s.add(m)
+    s.flush()
+    return m
+
+
+def _existing(conversation_id: int, client_msg_id: str | None) -> dict | None:
+    if client_msg_id is None:
+        return None
+    with session_scope() as s:
+        m = s.scalar(select(Message).where(Message.conversation_id == conversation_id,
+                                           Message.client_msg_id == client_msg_id))
+        return message_dict(m) if m else None
+
+
+_messages = Message.__table__
+_conversations = Conversation.__table__
+# Built once: constructing statements per message cost more CPU than SQLite itself.
+_INSERT_MESSAGE = _messages.insert()
+_OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
+
+
+def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
+                    agent_id: int | None = None, buttons: list | None = None) -> dict:
+    """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
+    created, buttons = utcnow(), buttons or []
+    new_id = conn.execute(_INSERT_MESSAGE, {
+        "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
+        "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created}).inserted_primary_key[0]
+    return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
+            "created_at": iso(created)}
+
+
+def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None) -> tuple[dict, bool, str]:
+    """Store a customer's message. Returns (message, newly stored, conversation status after).
+
+    A client_msg_id seen before returns the stored message: the unique constraint decides, so two
+    sockets re-sending at once still store it once.
+    """
+    try:
+        with connection_scope() as conn:
+            row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+            if row is None:
+                raise NotFound("There is no such conversation.")
+            status = row.status
+            result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
+            reopened = status == "resolved"
+            if reopened:  # writing again after a resolved chat starts over with the bot
+                conn.execute(update(_conversations).where(_conversations.c.id == conversation_id)
+                             .values(status="bot", agent_id=None, handoff_reason=None, updated_at=utcnow()))
+                status = "bot"
+    except IntegrityError:
+        again = _existing(conversation_id, client_msg_id)
+        if again is None:
+            raise
+        return again, False, status_of(conversation_id)
+    realtime.publish_message(result)
+    if reopened:
+        realtime.publish_status(conversation_id, "bot", None)
+    if status == "queued":
+        publish_queue()
+    return result, True, status
+
+
+def post_bot_message(conversation_id: int, text: str, buttons=None, sender: str = "bot") -> dict:
+    with connection_scope() as conn:
+        if conn.execute(_OWNER, {"cid": conversation_id}).first() is None:
+            raise NotFound("There is no such conversation.")
+        result = _insert_message(conn, conversation_id, sender, text, None, buttons=buttons)
+    realtime.publish_message(result)
+    return result
+
+
+def post_system_message(conversation_id: int, text: str, buttons=None) -> dict:
+    return post_bot_message(conversation_id, text, buttons, sender="system")
+
+
+# --- handoff transitions ---------------------------------------------------------------------------
+
+
+def online_agent_count(s: Session) -> int:
+    return s.scalar(select(func.count()).select_from(Agent).where(Agent.active.is_(True), Agent.connections > 0)) or 0
+
+
+def request_handoff(conversation_id: int, reason: str) -> dict:
+    """Hand the conversation to people: queue it when an agent is online, otherwise open a ticket."""
+    if reason not in HANDOFF_REASONS:
+        raise ServiceError(f"Unknown handoff reason; use one of: {', '.join(HANDOFF_REASONS)}.")
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        if c.status in ("queued", "agent"):
+            return {"status": c.status, "agents_online": online_agent_count(s)}
+        online = online_agent_count(s)
+        if online:
+            c.status, c.handoff_reason, c.queued_at, c.agent_id = "queued", reason, utcnow(), None
+            s.add(Handoff(conversation_id=c.id, reason=reason, outcome="queued"))
+            result = {"status": "queued", "agents_online": online}
+        else:
+            ticket = create_from_transcript(s, c, reason)
+            s.add(Handoff(conversation_id=c.id, reason=reason, outcome="ticket", ticket_id=ticket.id))
+            result = {"status": "ticket", "ticket": {"number": ticket.id},
+                      "email_known": bool(c.customer.email)}
+    log.info("handoff conversation=%s reason=%s outcome=%s", conversation_id, reason, result["status"])
+    if result["status"] == "queued":
+        realtime.publish_status(conversation_id, "queued", None)
+        publish_queue()
+    return result
+
+
+def accept(agent_id: int, conversation_id: int) -> dict:
+    """Give a queued conversation to the agent. Of agents accepting together exactly one wins."""
+    with session_scope() as s:
+        agent = s.get(Agent, agent_id)
+        if agent is None or not agent.active:
+            raise Forbidden("Your agent account is not active.")
+        _get(s, conversation_id)
+        won = s.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.status == "queued")
+            .values(status="agent", agent_id=agent_id, updated_at=utcnow())
+        ).rowcount
+        if not won:
+            raise Conflict("Another agent has already taken this conversation.")
+        s.execute(
+            update(Handoff)
+            .where(Handoff.conversation_id == conversation_id, Handoff.agent_id.is_(None),
+                   Handoff.outcome == "queued")
+            .values(agent_id=agent_id)
+        )
+        agent_name = agent.name
+        note = _store(s, conversation_id, "system", f"{agent_name} has joined the conversation.")
+        note = message_dict(note)
+    log.info("accept conversation=%s agent=%s", conversation_id, agent_id)
+    realtime.publish_message(note)
+    realtime.publish_status(conversation_id, "agent", agent_name)
+    publish_queue()
+    return conversation_for_agent(agent_id, conversation_id)
+
+
+def _owned(s: Session, agent_id: int, conversation_id: int) -> Conversation:
+    c = _get(s, conversation_id)
+    if c.agent_id != agent_id or c.status != "agent":
+        raise Forbidden("This conversation is not assigned to you.")
+    return c
+
+
+def post_agent_message(agent_id: int, conversation_id: int, text: str, client_msg_id: str | None) -> dict:
+    try:
+        with connection_scope() as conn:
+            row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+            if row is None:
+                raise NotFound("There is no such conversation.")
+            if row.agent_id != agent_id or row.status != "agent":
+                raise Forbidden("This conversation is not assigned to you.")
+            result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id)
+    except IntegrityError:
+        again = _existing(conversation_id, client_msg_id)
+        if again is None:
+            raise
+        return again
+    realtime.publish_message(result)
+    return result
+
+
+def resolve(agent_id: int, conversation_id: int) -> None:
+    with session_scope() as s:
+        c = _owned(s, agent_id, conversation_id)
+        c.status = "resolved"
+        note = message_dict(_store(s, c.id, "system", f"{c.agent.name} marked this conversation as resolved."))
+    realtime.publish_message(note)
+    realtime.publish_status(conversation_id, "resolved", None)
+
+
+def hand_back(agent_id: int, conversation_id: int) -> None:
+    with session_scope() as s:
+        c = _owned(s, agent_id, conversation_id)
+        c.status, c.agent_id, c.handoff_reason = "bot", None, None
+        note = message_dict(_store(s, c.id, "system", "You're back with our assistant. Ask me anything."))
+    realtime.publish_message(note)
+    realtime.publish_status(conversation_id, "bot", None)
+
+
+def release_agent_work(agent_id: int) -> list[int]:
+    """Put an agent's open chats back in the queue (the agent was deactivated)."""
+    with session_scope() as s:
+        ids = list(s.scalars(select(Conversation.id).where(Conversation.agent_id == agent_id,
+                                                          Conversation.status == "agent")))
+        s.execute(update(Conversation).where(Conversation.id.in_(ids))
+                  .values(status="queued", agent_id=None, queued_at=utcnow()))
+    for cid in ids:
+        realtime.publish_status(cid, "queued", None)
+    if ids:
+        publish_queue()
+    return ids
+
+
+# --- what agents see -------------------------------------------------------------------------------
+
+
+def queue() -> list[dict]:
+    """The queued conversations, oldest first, each with its topic and the agent best suited to it."""
+    last_text = (select(Message.text).where(Message.conversation_id == Conversation.id)
+                 .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery())
+    with session_scope() as s:
+        rows = s.execute(select(Conversation.id, Conversation.handoff_reason, Conversation.queued_at,
+                                Customer.id, Customer.name, Customer.email, last_text)
+                         .join(Customer, Conversation.customer_id == Customer.id)
+                         .where(Conversation.status == "queued").order_by(Conversation.queued_at)).all()
+        topics = routing.topics(s, [r[0] for r in rows])
+        ready = routing.candidates(s)
+    result = []
+    for cid, reason, queued_at, customer_id, name, email, last in rows:
+        suggested = routing.best_agent(topics.get(cid), ready)
+        result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
+                       "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
+                       "agent": None, "last_message": last or "", "topic": topics.get(cid),
+                       "suggested_agent": {"id": suggested["id"], "name": suggested["name"]} if suggested else None})
+    return result
+
+
+_queue_publish = threading.Lock()
+_queue_pending = False
+
+
+def publish_queue() -> None:
+    """Send the queue to every agent, at most about five times a second however busy it is."""
+    global _queue_pending
+    with _queue_publish:
+        if _queue_pending:
+            return
+        _queue_pending = True
+    realtime.start_background_task(_publish_queue_soon)
+
+
+def _publish_queue_soon() -> None:
+    global _queue_pending
+    time.sleep(QUEUE_COALESCE_SECONDS)
+    with _queue_publish:
+        _queue_pending = False
+    realtime.publish_queue(queue())
+
+
+QUEUE_COALESCE_SECONDS = 0.2
+
+
+def conversation_for_agent(agent_id: int, conversation_id: int, *, admin: bool = False) -> dict:
+    """The full conversation, for its owner, for any agent while it is queued, or for an admin."""
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        if not admin and c.status != "queued" and c.agent_id != agent_id:
+            raise Forbidden("This conversation is not assigned to you.")
+        return conversation_dict(s, c)
+
+
+def assigned_agent(conversation_id: int) -> int | None:
+    with session_scope() as s:
+        return s.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id,
+                                                            Conversation.status == "agent"))
+
+
+def customer_of(conversation_id: int) -> int:
+    with session_scope() as s:
+        return _get(s, conversation_id).customer_id
+
+
+def for_customer(conversation_id: int, customer_id: int) -> dict:
+    with session_scope() as s:
+        c = s.get(Conversation, conversation_id)
+        if c is None or c.customer_id != customer_id:
+            raise NotFound("There is no such conversation.")
+        return conversation_dict(s, c)
+
+
+def agent_open_conversations(agent_id: int) -> list[dict]:
+    with session_scope() as s:
+        rows = s.scalars(select(Conversation).where(Conversation.agent_id == agent_id,
+                                                   Conversation.status == "agent"))
+        return [conversation_dict(s, c) for c in rows]

@@ -1,0 +1,106 @@
+"""Namespace /agent: the agents' console, authenticated by the log-in session."""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import Namespace, emit, join_room
+
+from handoff.chat import conversations, presence
+from handoff.chat.sockets import acknowledged
+from handoff.errors import Forbidden, ServiceError, clean_client_id, clean_int, clean_text, require_dict
+from handoff.realtime import agent_room, conversation_room, publish_typing
+
+log = logging.getLogger("careregistry.sockets.agent")
+
+
+class AgentNamespace(Namespace):
+    def __init__(self, namespace):
+        super().__init__(namespace)
+        self.agent_of: dict[str, int] = {}  # sid -> agent id
+        self.sids_of: defaultdict[int, set[str]] = defaultdict(set)
+
+    def on_connect(self, auth=None):
+        agent_id = getattr(current_user, "agent_id", None) if current_user.is_authenticated else None
+        if agent_id is None or not _origin_allowed():
+            log.info("agent connect refused sid=%s", request.sid)
+            return False
+        self.agent_of[request.sid] = agent_id
+        self.sids_of[agent_id].add(request.sid)
+        presence.connected(agent_id)
+        join_room("agents")
+        join_room(agent_room(agent_id))
+        emit("queue", {"conversations": conversations.queue()})
+        for conversation in conversations.agent_open_conversations(agent_id):
+            join_room(conversation_room(conversation["id"]))
+            emit("conversation", conversation)
+        log.info("agent connect sid=%s agent=%s", request.sid, agent_id)
+        return True
+
+    def on_disconnect(self, reason=None):
+        agent_id = self.agent_of.pop(request.sid, None)
+        if agent_id is not None:
+            self.sids_of[agent_id].discard(request.sid)
+            presence.disconnected(agent_id)
+
+    def _agent(self) -> int:
+        agent_id = self.agent_of.get(request.sid)
+        if agent_id is None:
+            raise Forbidden("Please log in again.")
+        return agent_id
+
+    @staticmethod
+    def _conversation_id(data) -> int:
+        return clean_int(require_dict(data).get("conversation_id"), "conversation_id")
+
+    @acknowledged
+    def on_accept(self, data=None):
+        agent_id, cid = self._agent(), self._conversation_id(data)
+        conversation = conversations.accept(agent_id, cid)
+        server = current_app.extensions["socketio"].server
+        for sid in self.sids_of[agent_id]:  # every tab of this agent follows the chat
+            server.enter_room(sid, conversation_room(cid), namespace=self.namespace)
+        emit("conversation", conversation, to=agent_room(agent_id), skip_sid=request.sid)
+        return {"conversation": conversation}
+
+    @acknowledged
+    def on_open(self, data=None):
+        """The full transcript of a queued conversation (preview before accepting) or one's own."""
+        agent_id, cid = self._agent(), self._conversation_id(data)
+        return {"conversation": conversations.conversation_for_agent(agent_id, cid)}
+
+    @acknowledged
+    def on_agent_message(self, data=None):
+        agent_id, cid = self._agent(), self._conversation_id(data)
+        text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
+        message = conversations.post_agent_message(agent_id, cid, text, clean_client_id(data.get("client_msg_id")))
+        return {"id": message["id"]}
+
+    @acknowledged
+    def on_resolve(self, data=None):
+        conversations.resolve(self._agent(), self._conversation_id(data))
+
+    @acknowledged
+    def on_hand_back(self, data=None):
+        conversations.hand_back(self._agent(), self._conversation_id(data))
+
+    def on_typing(self, data=None):
+        try:
+            agent_id, cid = self._agent(), self._conversation_id(data)
+        except ServiceError:
+            return
+        if conversations.assigned_agent(cid) != agent_id:  # only the owner's typing is shown
+            return
+        publish_typing(cid, "agent", bool(data.get("typing")))
+
+
+def _origin_allowed() -> bool:
+    """Agents' sockets ride on a cookie, so refuse pages from other sites (the widget may be cross-site)."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return True
+    host = request.host_url.rstrip("/")
+    allowed = current_app.config["ALLOWED_ORIGINS"]
+    return origin.rstrip("/") == host or (origin in allowed and "*" not in allowed)

@@ -1,0 +1,64 @@
+"""Namespace /chat: the customer's widget."""
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import Namespace, emit, join_room
+
+from handoff.chat import conversations
+from handoff.chat.sockets import acknowledged
+from handoff.errors import ServiceError, clean_client_id, clean_text, require_dict
+from handoff.realtime import conversation_room, publish_typing
+
+log = logging.getLogger("careregistry.sockets.chat")
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class ChatNamespace(Namespace):
+    def __init__(self, namespace, relay):
+        super().__init__(namespace)
+        self.relay = relay
+        self.conversation_of: dict[str, int] = {}  # sid -> conversation id
+
+    def on_connect(self, auth=None):
+        customer_id = getattr(current_user, "customer_id", None) if current_user.is_authenticated else None
+        visitor_id = auth.get("visitor_id") if isinstance(auth, dict) else None
+        if customer_id is not None:
+            cid = conversations.open_for_customer(customer_id)
+        elif isinstance(visitor_id, str) and VISITOR_ID.match(visitor_id):
+            cid = conversations.open_for_visitor(visitor_id)
+        else:
+            log.info("chat connect refused sid=%s reason=no-identity", request.sid)
+            return False
+        self.conversation_of[request.sid] = cid
+        join_room(conversation_room(cid))
+        emit("history", conversations.history(cid))
+        log.info("chat connect sid=%s conversation=%s", request.sid, cid)
+        return True
+
+    def on_disconnect(self, reason=None):
+        self.conversation_of.pop(request.sid, None)
+
+    def _cid(self) -> int:
+        cid = self.conversation_of.get(request.sid)
+        if cid is None:
+            raise ServiceError("You are not connected to a conversation; please reload the page.")
+        return cid
+
+    @acknowledged
+    def on_customer_message(self, data=None):
+        data = require_dict(data)
+        text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
+        client_msg_id = clean_client_id(data.get("client_msg_id"))
+        cid = self._cid()
+        message, created, status = conversations.post_customer_message(cid, text, client_msg_id)
+        if created and status == "bot":
+            current_app.extensions["socketio"].start_background_task(self.relay.relay, cid, text)
+        return {"id": message["id"]}
+
+    def on_typing(self, data=None):
+        if isinstance(data, dict) and request.sid in self.conversation_of:
+            publish_typing(self.conversation_of[request.sid], "customer", bool(data.get("typing")))

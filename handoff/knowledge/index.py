@@ -1,0 +1,134 @@
+"""The in-process search index over the enabled FAQs, rebuilt in the background when the store changes."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from handoff.db import session_scope
+from handoff.errors import clean_text
+from handoff.models import Faq
+
+from .faqs import current_version
+from .matcher import FaqMatcher
+
+log = logging.getLogger("careregistry.knowledge")
+REBUILD_RETRY_SECONDS = 60  # after a failed rebuild, before the same version is tried again
+# A first index of more phrasings than this is preceded by a TF-IDF one (ready in about a second).
+PROVISIONAL_ABOVE = 500
+
+
+@dataclass(frozen=True)
+class _Entry:
+    question: str
+    answer: str
+    category: str
+
+
+class KnowledgeIndex:
+    """The matcher of the enabled FAQs, rebuilt when the stored version moves on.
+
+    A rebuild runs in its own thread. A search waits for it up to `wait` seconds (a small knowledge
+    base refits in well under that, so the next question already sees an admin's edit), then answers
+    from the previous index rather than keep a customer waiting while a large one refits.
+    """
+
+    def __init__(self, answer_threshold: float | None = None, choose_threshold: float | None = None,
+                 wait: float = 5.0):
+        self._thresholds = {k: v for k, v in (("answer_threshold", answer_threshold),
+                                              ("choose_threshold", choose_threshold))
+                            if v is not None and v >= 0}
+        self._wait = wait
+        self._lock = threading.Lock()
+        self._version = -1
+        self._matcher = FaqMatcher(**self._thresholds)
+        self._entries: dict[int, _Entry] = {}
+        self._building: tuple[int, threading.Thread] | None = None
+        self._failed: tuple[int, float] | None = None  # version whose rebuild failed, and when
+        self._provisional = False  # the published index is the quick TF-IDF one, the full one is coming
+        self._published = threading.Event()
+
+    def _fresh(self) -> tuple[FaqMatcher, dict[int, _Entry]]:
+        with session_scope() as s:
+            version = current_version(s)
+        if version != self._version:
+            with self._lock:
+                retry_later = self._failed is not None and self._failed[0] == version and \
+                    time.monotonic() - self._failed[1] < REBUILD_RETRY_SECONDS
+                if version != self._version and self._building is None and not retry_later:
+                    thread = threading.Thread(target=self._rebuild, args=(version,), daemon=True,
+                                              name=f"faq-index-{version}")
+                    self._building = (version, thread)
+                    thread.start()
+                building = self._building
+            if building is not None:
+                if self._version < 0:  # the very first index has nothing to fall back on: wait for it
+                    while self._version < 0 and building[1].is_alive():
+                        self._published.wait(0.1)
+                else:
+                    building[1].join(self._wait)
+        return self._matcher, self._entries
+
+    def _rebuild(self, version: int) -> None:
+        try:
+            with session_scope() as s:
+                faqs = s.scalars(select(Faq).where(Faq.enabled.is_(True))
+                                 .options(selectinload(Faq.phrasings))).all()
+                entries = {f.id: _Entry(f.phrasings[0].text if f.phrasings else f.slug, f.answer, f.category)
+                           for f in faqs}
+                pairs = [(f.id, p.text) for f in faqs for p in f.phrasings]
+            started = time.perf_counter()
+            matcher = FaqMatcher(**self._thresholds)
+            if matcher.embeddings and self._version < 0 and len(pairs) > PROVISIONAL_ABOVE:
+                # First index since start-up: TF-IDF answers within a second while the sentence model
+                # embeds every phrasing (~3 ms each) and fits its classifier, then the full index replaces it.
+                self._publish(version, FaqMatcher(embeddings=False, **self._thresholds).fit(pairs), entries,
+                              provisional=True)
+                log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
+            # The published index's classifier starts this one's, so an edit to 5,000 phrasings refits
+            # in ~10 s, not ~20 s (a first build, or one after the provisional TF-IDF index, starts cold).
+            matcher.fit(pairs, previous=self._matcher)
+            self._publish(version, matcher, entries)
+            log.info("faq index rebuilt version=%s faqs=%s phrasings=%s scoring=%s seconds=%.2f", version,
+                     len(entries), len(pairs), "embeddings" if matcher.embeddings else "tfidf",
+                     time.perf_counter() - started)
+        except Exception:
+            self._failed = (version, time.monotonic())
+            log.exception("faq index rebuild failed version=%s; still answering from version %s, "
+                          "retrying in %s s", version, self._version, REBUILD_RETRY_SECONDS)
+        finally:
+            with self._lock:
+                if self._building is not None and self._building[0] == version:
+                    self._building = None
+
+    def _publish(self, version: int, matcher: FaqMatcher, entries: dict[int, _Entry],
+                 provisional: bool = False) -> None:
+        with self._lock:
+            # A later version may have finished first; never go back to an older one.
+            if version > self._version or (version == self._version and self._provisional):
+                self._matcher, self._entries, self._version = matcher, entries, version
+                self._provisional = provisional
+                self._published.set()
+
+    def warm(self) -> None:
+        """Build the first index in the background, so the first customer does not wait for it."""
+        threading.Thread(target=self._fresh, daemon=True, name="faq-index-warm").start()
+
+    def matcher(self) -> FaqMatcher:
+        """The matcher of the current knowledge base, for read-only use (e.g. an evaluation)."""
+        return self._fresh()[0]
+
+    def search(self, text, limit: int = 3) -> dict:
+        text = clean_text(text, 1000, "question")
+        matcher, entries = self._fresh()
+        matches = [m for m in matcher.search(text, limit=limit) if m.faq_id in entries]
+        return {
+            "decision": matcher.decide(matches),
+            "matches": [{"faq_id": m.faq_id, "question": entries[m.faq_id].question,
+                         "answer": entries[m.faq_id].answer, "score": round(float(m.score), 4)}
+                        for m in matches],
+        }

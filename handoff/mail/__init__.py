@@ -1,0 +1,1 @@
+"""Email: the outbox written with each change that causes a mail, and its delivery."""

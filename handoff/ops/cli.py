@@ -1,0 +1,179 @@
+"""`careregistry`: operators' commands. Each calls the same service layer as the routes."""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import FlaskGroup
+
+from handoff import create_app
+from handoff.config import VAR_DIR
+from handoff.errors import ServiceError
+from handoff.knowledge import faqs
+from handoff.models import CATEGORIES
+from handoff.people import agents
+
+SEED = Path(__file__).resolve().parent / "seed_data"  # the demo company's FAQs
+DEMO_LOGINS = VAR_DIR / "demo_logins.json"
+
+
+def _fail(err: ServiceError) -> None:
+    click.secho(f"Error: {err.message}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main() -> None:
+    """Customer Care Registry operator commands."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all database migrations."""
+    from flask import current_app
+
+    from handoff.ops.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("Database is up to date.")
+
+
+def _create(role: str, name: str, email: str, password: str, skills: tuple[str, ...]) -> None:
+    try:
+        agent = agents.create(name, email, password, role, skills)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Created {role} {agent['name']} <{agent['email']}> (id {agent['id']}).")
+
+
+@main.command("create-admin")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.password_option()
+def create_admin(name: str, email: str, password: str) -> None:
+    """Create an administrator."""
+    _create("admin", name, email, password, ())
+
+
+@main.command("create-agent")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--skill", "skills", multiple=True, type=click.Choice(CATEGORIES))
+@click.password_option()
+def create_agent(name: str, email: str, password: str, skills: tuple[str, ...]) -> None:
+    """Create a support agent with skills."""
+    _create("agent", name, email, password, skills)
+
+
+@main.command("import-faqs")
+@click.option("--answers", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns answer_id,answer,category")
+@click.option("--questions", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns question,answer_id")
+def import_faqs(answers: str, questions: str) -> None:
+    """Import FAQs from CSV; nothing is imported if any row is bad."""
+    try:
+        faq_count, phrasing_count = faqs.import_csv(answers, questions)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Imported {faq_count} FAQs with {phrasing_count} phrasings.")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Load the demo company's FAQs and create a demo admin and two agents (once)."""
+    if faqs.count() == 0:
+        faq_count, phrasing_count = faqs.import_csv(SEED / "faq_answers.csv", SEED / "faq_questions.csv")
+        click.echo(f"Loaded {faq_count} demo FAQs with {phrasing_count} phrasings.")
+    if DEMO_LOGINS.exists():
+        return
+    people = [("admin", "Ada Admin", "admin@example.com", ()),
+              ("agent", "Sam Agent", "sam@example.com", ("billing", "orders")),
+              ("agent", "Kim Agent", "kim@example.com", ("account", "technical"))]
+    logins = []
+    for role, name, email, skills in people:
+        password = secrets.token_urlsafe(9)
+        try:
+            agents.create(name, email, password, role, skills)
+        except ServiceError as err:
+            _fail(err)
+        logins.append({"role": role, "name": name, "email": email, "password": password})
+    DEMO_LOGINS.write_text(json.dumps(logins, indent=2))
+    DEMO_LOGINS.chmod(0o600)
+    click.echo(f"Created demo log-ins in {DEMO_LOGINS}.")
+
+
+@main.command("faq-eval", with_appcontext=False)
+@click.option("--kb", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns question,answer_id: the knowledge base to test")
+@click.option("--queries", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="CSV with columns text,answer_id; an empty answer_id means not covered")
+@click.option("--tune", "tune_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV like --queries: pick the thresholds on it before scoring --queries")
+@click.option("--answer-threshold", type=click.FloatRange(0, 1))
+@click.option("--choose-threshold", type=click.FloatRange(0, 1))
+@click.option("--margin", type=click.FloatRange(0))
+@click.option("--tfidf-only", is_flag=True, help="score without the embedding model")
+def faq_eval_command(kb: str, queries: str, tune_path: str | None, answer_threshold: float | None,
+                     choose_threshold: float | None, margin: float | None, tfidf_only: bool) -> None:
+    """Measure FAQ matching on a KB and questions from CSV; never touches the database."""
+    from handoff.knowledge import evaluation
+
+    try:
+        report = evaluation.run(kb, queries, answer_threshold=answer_threshold, choose_threshold=choose_threshold,
+                              margin=margin, tune_path=tune_path, embeddings=False if tfidf_only else None)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(json.dumps(report, indent=2))
+
+
+@main.command("backup")
+@click.option("--out", type=click.Path(dir_okay=False), help="Where to write it (default: var/backups/).")
+def backup(out: str | None) -> None:
+    """Take a consistent backup of the database while the service runs."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from handoff.ops import backups
+
+    url = current_app.config["DATABASE_URL"]
+    target = Path(out) if out else backups.default_name(url, VAR_DIR / "backups")
+    click.echo(f"Backing up to {target} ...")
+    try:
+        backups.take(url, target, progress=lambda line: click.echo(line))
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Backup written: {target}")
+
+
+@main.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore(source: str, yes: bool) -> None:
+    """Replace the database with a backup (stop the service first), then bring its schema up to date."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from handoff.ops import backups
+    from handoff.ops.migrate import upgrade
+
+    url = current_app.config["DATABASE_URL"]
+    if not yes:
+        click.confirm("Stop the service first (Ctrl-C in `make run`). Replace the database with this backup?",
+                      abort=True)
+    try:
+        kept = backups.restore(url, Path(source))
+    except ServiceError as err:
+        _fail(err)
+    upgrade(url)
+    click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else ""))

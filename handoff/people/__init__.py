@@ -1,0 +1,1 @@
+"""People: customers' accounts, agents and admins, log-in sessions, passwords, log-in throttling."""

@@ -1,0 +1,81 @@
+"""Agents and admins: accounts, roles, skills, and deactivation (which puts their work back in the queue)."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from handoff.chat import conversations
+from handoff.db import session_scope
+from handoff.errors import Conflict, NotFound, ServiceError, clean_email, clean_text
+from handoff.models import CATEGORIES, Agent, Conversation
+from handoff.people.passwords import hash_password, verify_password
+from handoff.tickets.lifecycle import release_agent_tickets
+
+log = logging.getLogger("careregistry.agents")
+ROLES = ("agent", "admin")
+
+
+def agent_dict(a: Agent, open_conversations: int = 0) -> dict:
+    return {"id": a.id, "name": a.name, "email": a.email, "role": a.role, "skills": list(a.skills or []),
+            "capacity": a.capacity, "active": a.active, "online": a.connections > 0,
+            "open_conversations": open_conversations}
+
+
+def create(name, email, password, role: str = "agent", skills=()) -> dict:
+    name = clean_text(name, 120, "name")
+    email = clean_email(email)
+    if not isinstance(password, str) or len(password) < 8:
+        raise ServiceError("The password must be at least 8 characters.")
+    if role not in ROLES:
+        raise ServiceError("The role must be 'agent' or 'admin'.")
+    bad = [s for s in skills if s not in CATEGORIES]
+    if bad:
+        raise ServiceError(f"Unknown skill(s) {', '.join(bad)}; use: {', '.join(CATEGORIES)}.")
+    try:
+        with session_scope() as s:
+            a = Agent(name=name, email=email, password_hash=hash_password(password), role=role,
+                      skills=list(skills))
+            s.add(a)
+            s.flush()
+            log.info("agent created id=%s role=%s", a.id, role)
+            return agent_dict(a)
+    except IntegrityError:
+        raise Conflict(f"An agent with the email {email} already exists.") from None
+
+
+def authenticate(email, password) -> int | None:
+    if not isinstance(email, str) or not isinstance(password, str):
+        return None
+    with session_scope() as s:
+        a = s.scalar(select(Agent).where(Agent.email == email.strip().lower()))
+        if a is None or not a.active or not verify_password(a.password_hash, password):
+            return None
+        return a.id
+
+
+def get(agent_id: int) -> dict:
+    with session_scope() as s:
+        a = s.get(Agent, agent_id)
+        if a is None:
+            raise NotFound("There is no such agent.")
+        return agent_dict(a)
+
+
+def list_all() -> list[dict]:
+    with session_scope() as s:
+        counts = dict(s.execute(select(Conversation.agent_id, func.count()).where(Conversation.status == "agent")
+                                .group_by(Conversation.agent_id)).all())
+        return [agent_dict(a, counts.get(a.id, 0)) for a in s.scalars(select(Agent).order_by(Agent.name))]
+
+
+def set_active(agent_id: int, active: bool) -> None:
+    with session_scope() as s:
+        a = s.get(Agent, agent_id)
+        if a is None:
+            raise NotFound("There is no such agent.")
+        a.active = active
+    if not active:  # their open work goes back to the queue
+        conversations.release_agent_work(agent_id)
+        release_agent_tickets(agent_id)

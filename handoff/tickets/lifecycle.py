@@ -1,0 +1,281 @@
+"""The ticket lifecycle: new -> open -> pending -> resolved -> closed, each step a named transition.
+
+Tickets are opened by the bot's form, by a handoff no agent could take, by the portal and the console.
+Every transition writes its event to the ticket's history, and queues the customer's mail, in one transaction.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from handoff.db import session_scope
+from handoff.errors import NotFound, ServiceError, clean_email, clean_text
+from handoff.mail import outbox
+from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
+
+log = logging.getLogger("careregistry.tickets")
+REASON_WORDS = {
+    "customer_request": "the customer asked for a person",
+    "low_confidence": "the assistant could not answer",
+    "repeated_fallback": "the assistant repeatedly did not understand",
+    "bot_error": "the assistant was unavailable",
+}
+
+
+def ticket_dict(t: Ticket) -> dict:
+    return {
+        "number": t.id,
+        "status": t.status,
+        "subject": t.subject,
+        "category": t.category,
+        "priority": t.priority,
+        "assignee": t.assignee.name if t.assignee else None,
+    }
+
+
+def _conversation(s: Session, conversation_id: int) -> Conversation:
+    c = s.get(Conversation, conversation_id)
+    if c is None:
+        raise NotFound("There is no such conversation.")
+    return c
+
+
+def _subject(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else "Support request"
+    return first if len(first) <= 80 else first[:77] + "..."
+
+
+def _open(s: Session, customer: Customer, conversation: Conversation | None, description: str,
+          category: str, source: str, actor: str, subject: str | None = None, **fields) -> Ticket:
+    t = Ticket(customer_id=customer.id, conversation_id=conversation.id if conversation else None,
+               subject=subject or _subject(description), description=description, category=category,
+               source=source, **fields)
+    s.add(t)
+    s.flush()
+    s.add(TicketEvent(ticket_id=t.id, kind="created", actor=actor, data={"source": source}))
+    mail_customer(s, t, "ticket_created")
+    log.info("ticket created number=%s source=%s category=%s", t.id, source, category)
+    return t
+
+
+def create_from_bot(conversation_id: int, description, category, email=None) -> dict:
+    description = clean_text(description, 4000, "description")
+    if category not in CATEGORIES:
+        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    with session_scope() as s:
+        c = _conversation(s, conversation_id)
+        if email and not c.customer.email:
+            c.customer.email = clean_email(email)
+        t = _open(s, c.customer, c, description, category, "bot", "assistant")
+        return ticket_dict(t)
+
+
+def create_from_transcript(s: Session, c: Conversation, reason: str) -> Ticket:
+    """A ticket carrying the chat so far, for when no agent could take it."""
+    lines = [f"{m.sender}: {m.text}" for m in
+             s.scalars(select(Message).where(Message.conversation_id == c.id).order_by(Message.id))]
+    customer_lines = [m.split(": ", 1)[1] for m in lines if m.startswith("customer: ")
+                      and not m.startswith("customer: /")]
+    subject_source = customer_lines[-1] if customer_lines else "Chat handed off"
+    description = (f"Opened from a chat because {REASON_WORDS.get(reason, reason)} and no agent was online.\n\n"
+                   + "\n".join(lines))
+    t = _open(s, c.customer, c, description, "technical" if reason == "bot_error" else "account",
+              "handoff", "assistant", subject=_subject(subject_source), escalated=True)
+    return t
+
+
+def status_for_conversation(conversation_id: int, number: int) -> dict:
+    """A ticket's status, only if it belongs to the customer of this conversation."""
+    with session_scope() as s:
+        c = _conversation(s, conversation_id)
+        t = s.get(Ticket, number)
+        if t is None or t.customer_id != c.customer_id:
+            raise NotFound(f"Ticket #{number} is not one of this customer's tickets.")
+        return ticket_dict(t)
+
+
+def customer_for_conversation(conversation_id: int) -> dict:
+    with session_scope() as s:
+        cu = _conversation(s, conversation_id).customer
+        return {"email": cu.email, "name": cu.name, "registered": cu.password_hash is not None}
+
+
+def set_contact_email(conversation_id: int, email) -> str:
+    email = clean_email(email)
+    with session_scope() as s:
+        cu = _conversation(s, conversation_id).customer
+        if cu.password_hash is None:  # a registered customer's address changes only in their account
+            cu.email = email
+    return email
+
+
+# --- the lifecycle: new -> open -> pending -> resolved -> closed ------------------------------------
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+# Which status an agent may set from which; a customer's reply reopens; closed is final.
+TRANSITIONS = {
+    "new": {"open", "pending", "resolved", "closed"},
+    "open": {"pending", "resolved", "closed"},
+    "pending": {"open", "resolved", "closed"},
+    "resolved": {"open", "closed"},
+    "closed": set(),
+}
+STATUS_WORDS = {"new": "New", "open": "Open", "pending": "Waiting for your reply", "resolved": "Resolved",
+                "closed": "Closed"}
+
+
+def _ticket(s: Session, number: int) -> Ticket:
+    t = s.get(Ticket, number)
+    if t is None:
+        raise NotFound(f"There is no ticket #{number}.")
+    return t
+
+
+def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True, **data) -> None:
+    s.add(TicketEvent(ticket_id=t.id, kind=kind, actor=actor, public=public, data=data))
+    t.updated_at = utcnow()
+
+
+def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
+    customer = t.customer
+    outbox.queue(s, customer.email, kind, ticket=t, customer=customer, name=customer.name or "there",
+               status_words=STATUS_WORDS, **context)
+
+
+def open_ticket(customer_id: int, subject, description, category, priority: str = "normal", *,
+                source: str, actor: str, conversation_id: int | None = None, parent_id: int | None = None) -> dict:
+    """Open a ticket from the portal or the console; the customer gets its number by email."""
+    description = clean_text(description, 8000, "description")
+    subject = clean_text(subject, 200, "subject") if subject else _subject(description)
+    if category not in CATEGORIES:
+        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    if priority not in PRIORITIES:
+        raise ServiceError(f"Unknown priority; use one of: {', '.join(PRIORITIES)}.")
+    with session_scope() as s:
+        customer = s.get(Customer, customer_id)
+        if customer is None:
+            raise NotFound("There is no such customer.")
+        t = _open(s, customer, s.get(Conversation, conversation_id) if conversation_id else None,
+                  description, category, source, actor, subject=subject, priority=priority, parent_id=parent_id)
+        return ticket_dict(t)
+
+
+def assign(number: int, agent_id: int | None, actor: str) -> dict:
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.status == "closed":
+            raise ServiceError(f"Ticket #{number} is closed; open a follow-up instead.")
+        agent = s.get(Agent, agent_id) if agent_id is not None else None
+        if agent_id is not None and (agent is None or not agent.active):
+            raise ServiceError("That agent does not exist or is not active.")
+        if t.assignee_id == agent_id:
+            return ticket_dict(t)
+        kind = "reassigned" if t.assignee_id else "assigned"
+        t.assignee_id = agent_id
+        t.assignee = agent
+        add_event(s, t, kind if agent else "unassigned", actor, agent=agent.name if agent else None)
+        if agent:
+            if t.status == "new":
+                _set_status(s, t, "open", actor, notify=False)
+            mail_customer(s, t, "agent_assigned", agent_name=agent.name)
+            outbox.queue(s, agent.email, "ticket_assigned", ticket=t, agent=agent, customer=t.customer)
+        log.info("ticket %s number=%s agent=%s", kind, number, agent_id)
+        return ticket_dict(t)
+
+
+def release_agent_tickets(agent_id: int) -> list[int]:
+    """Unassign a deactivated agent's open tickets, so they show in the unassigned queue again."""
+    with session_scope() as s:
+        rows = list(s.scalars(select(Ticket).where(Ticket.assignee_id == agent_id,
+                                                   Ticket.status.in_(("new", "open", "pending")))))
+        for t in rows:
+            t.assignee_id, t.assignee = None, None
+            add_event(s, t, "unassigned", "system", public=False, reason="agent deactivated")
+        return [t.id for t in rows]
+
+
+def _set_status(s: Session, t: Ticket, status: str, actor: str, notify: bool = True) -> None:
+    old = t.status
+    t.status, t.status_changed_at, t.reminder_sent_at = status, utcnow(), None
+    add_event(s, t, "status_changed", actor, old=old, new=status)
+    if notify:
+        mail_customer(s, t, "ticket_resolved" if status == "resolved" else "status_changed", old=old)
+
+
+def set_status(number: int, status: str, actor: str) -> dict:
+    if status not in TRANSITIONS:
+        raise ServiceError(f"Unknown status; use one of: {', '.join(TRANSITIONS)}.")
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if status == t.status:
+            return ticket_dict(t)
+        if status not in TRANSITIONS[t.status]:
+            raise ServiceError(f"A {t.status} ticket cannot become {status}.")
+        _set_status(s, t, status, actor)
+        return ticket_dict(t)
+
+
+def set_priority(number: int, priority: str, actor: str) -> dict:
+    if priority not in PRIORITIES:
+        raise ServiceError(f"Unknown priority; use one of: {', '.join(PRIORITIES)}.")
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.status == "closed":
+            raise ServiceError(f"Ticket #{number} is closed.")
+        if t.priority != priority:
+            add_event(s, t, "priority_changed", actor, public=False, old=t.priority, new=priority)
+            t.priority = priority
+        return ticket_dict(t)
+
+
+def agent_reply(number: int, author: str, text, internal: bool = False) -> None:
+    """A public reply is emailed to the customer; an internal note is never shown to them."""
+    text = clean_text(text, 8000, "reply")
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.status == "closed":
+            raise ServiceError(f"Ticket #{number} is closed.")
+        add_event(s, t, "note" if internal else "reply", author, public=not internal, text=text)
+        if not internal:
+            if t.status == "new":
+                _set_status(s, t, "open", author, notify=False)
+            mail_customer(s, t, "agent_reply", reply=text, author=author)
+
+
+def customer_reply(number: int, customer_id: int, text) -> int:
+    """The customer writes on their ticket. Reopens a resolved ticket; a closed one gets a follow-up.
+
+    Returns the number of the ticket the reply landed on.
+    """
+    text = clean_text(text, 8000, "reply")
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.customer_id != customer_id:
+            raise NotFound(f"There is no ticket #{number}.")
+        if t.status == "closed":
+            category, subject = t.category, f"Follow-up to #{t.id}: {t.subject}"[:200]
+        else:
+            add_event(s, t, "reply", "customer", text=text)
+            if t.status in ("resolved", "pending"):
+                _set_status(s, t, "open", "customer", notify=False)
+            return t.id
+    return open_ticket(customer_id, subject, text, category, source="portal", actor="customer",
+                       parent_id=number)["number"]
+
+
+def rate(number: int, customer_id: int, rating, comment: str | None) -> None:
+    if isinstance(rating, str) and rating.isdigit():
+        rating = int(rating)
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise ServiceError("The rating must be a whole number from 1 to 5.")
+    comment = clean_text(comment, 2000, "comment") if comment and comment.strip() else None
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.customer_id != customer_id:
+            raise NotFound(f"There is no ticket #{number}.")
+        if t.status not in ("resolved", "closed"):
+            raise ServiceError("You can rate a ticket once it is resolved.")
+        t.rating, t.rating_comment = rating, comment
+        add_event(s, t, "rating", "customer", rating=rating, comment=comment)

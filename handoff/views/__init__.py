@@ -1,0 +1,1 @@
+"""HTTP blueprints, thin: pages, the customer portal, the console, admin, the knowledge base, the bot's API."""

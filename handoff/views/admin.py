@@ -1,0 +1,135 @@
+"""Blueprint `admin`: agents, escalations and the numbers."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from handoff.chat import conversations
+from handoff.db import session_scope
+from handoff.errors import ServiceError, clean_int
+from handoff.knowledge import faqs
+from handoff.mail import outbox
+from handoff.models import CATEGORIES, Conversation, Handoff, Ticket
+from handoff.people import agents
+from handoff.people.auth import staff_required
+from handoff.tickets import lifecycle, queries
+from handoff.views.console import parse_agent
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def escalations(limit: int = 100) -> list[dict]:
+    with session_scope() as s:
+        rows = s.execute(select(Handoff, Conversation).join(Conversation, Handoff.conversation_id == Conversation.id)
+                         .order_by(Handoff.id.desc()).limit(limit)).all()
+        return [{"conversation_id": c.id, "reason": h.reason, "outcome": h.outcome,
+                 "created_at": conversations.iso(h.created_at), "status": c.status,
+                 "customer_label": c.customer.label, "agent_name": c.agent.name if c.agent else None,
+                 "ticket_number": h.ticket_id}
+                for h, c in rows]
+
+
+def stats() -> dict:
+    with session_scope() as s:
+        def count(q):
+            return s.scalar(q) or 0
+        return {
+            "conversations": count(select(func.count()).select_from(Conversation)),
+            "handed_off": count(select(func.count(func.distinct(Handoff.conversation_id)))),
+            "queued": count(select(func.count()).select_from(Conversation).where(Conversation.status == "queued")),
+            "tickets_open": count(select(func.count()).select_from(Ticket)
+                                  .where(Ticket.status.in_(("new", "open", "pending")))),
+            "faqs": faqs.count(),
+        }
+
+
+@bp.get("/")
+@staff_required(admin=True)
+def dashboard():
+    return render_template("admin.html", agents=agents.list_all(), escalations=escalations(), stats=stats(),
+                           categories=CATEGORIES)
+
+
+@bp.post("/agents")
+@staff_required(admin=True)
+def create_agent():
+    try:
+        agent = agents.create(request.form.get("name"), request.form.get("email"), request.form.get("password"),
+                              request.form.get("role", "agent"), request.form.getlist("skills"))
+        flash(f"Agent {agent['name']} created.", "success")
+    except ServiceError as err:
+        flash(err.message, "error")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.get("/conversations/<int:cid>")
+@staff_required(admin=True)
+def transcript(cid: int):
+    return render_template("transcript.html", conversation=conversations.conversation_for_agent(0, cid, admin=True))
+
+
+@bp.get("/tickets")
+@staff_required(admin=True)
+def ticket_list():
+    """Every ticket, filtered by status, priority, category, agent, escalation and date, with search."""
+    a = request.args
+    assignee = a.get("agent") or None
+    if assignee not in (None, "none"):
+        assignee = clean_int(assignee, "agent")
+    rows = queries.search(viewer=(current_user.agent_id, "admin", True), status=a.get("status") or None,
+                          priority=a.get("priority") or None, category=a.get("category") or None,
+                          assignee=assignee, escalated=a.get("escalated") == "1", since=_date(a.get("since")),
+                          until=_date(a.get("until"), end=True), q=a.get("q"))
+    return render_template("admin/tickets.html", tickets=rows, filters=dict(a), agents=agents.list_all(),
+                           statuses=list(lifecycle.TRANSITIONS), priorities=lifecycle.PRIORITIES,
+                           categories=CATEGORIES)
+
+
+def _date(value: str | None, end: bool = False):
+    from datetime import date, timedelta
+
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError("Dates are written YYYY-MM-DD.") from None
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
+
+
+@bp.post("/tickets/<int:number>/assign")
+@staff_required(admin=True)
+def assign(number: int):
+    try:
+        agent_id = parse_agent(request.form.get("agent_id"))
+        lifecycle.assign(number, agent_id, current_user.name)
+        flash(f"Ticket #{number} assigned.", "success")
+    except ServiceError as err:
+        if err.status == 404:
+            raise
+        flash(err.message, "error")
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/admin")
+                    else url_for("console.ticket", number=number))
+
+
+@bp.post("/agents/<int:agent_id>/active")
+@staff_required(admin=True)
+def set_active(agent_id: int):
+    active = request.form.get("active") == "1"
+    if agent_id == current_user.agent_id and not active:
+        flash("You cannot deactivate yourself.", "error")
+    else:
+        agents.set_active(agent_id, active)
+        flash("Agent activated." if active else "Agent deactivated; their open chats went back to the queue.",
+              "success")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.get("/mail", endpoint="outbox")
+@staff_required(admin=True)
+def sent_mail():
+    """The mail the service sent or is trying to send (with no SMTP server, this is where the demo's go)."""
+    return render_template("admin/mail.html", mails=outbox.recent())

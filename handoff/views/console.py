@@ -1,0 +1,124 @@
+"""Blueprint `console`: agents' ticket work (the live chats are on the /agent socket).
+
+Templates (web/templates/console/) and their context:
+- tickets.html: mine (rows), unassigned (rows), results (rows or None when no search), q, agent
+  rows: number, subject, status, priority, category, customer, assignee, updated_at, escalated
+- ticket.html: ticket (detail with all events, internal notes included: kind in created, assigned,
+  reassigned, unassigned, status_changed, priority_changed, reply, note, rating, reminder; public flag),
+  statuses, priorities, agents (for admins: list of {id, name}), agent (current user), transcript (list of
+  messages or None)
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from handoff.chat import conversations
+from handoff.errors import ServiceError, clean_int
+from handoff.people import agents
+from handoff.people.auth import staff_required
+from handoff.tickets import lifecycle, queries
+
+bp = Blueprint("console", __name__, url_prefix="/console")
+
+
+def _viewer() -> tuple[int, str, bool]:
+    return current_user.agent_id, current_user.role, current_app.config["AGENTS_SEE_ALL"]
+
+
+def _check(number: int) -> None:
+    queries.check_staff_access(number, *_viewer())
+
+
+@bp.get("/tickets")
+@staff_required()
+def ticket_list():
+    q = (request.args.get("q") or "").strip()[:200]
+    return render_template(
+        "console/tickets.html", q=q, agent=current_user,
+        mine=queries.search(viewer=_viewer(), assignee=current_user.agent_id, status="active"),
+        unassigned=queries.search(viewer=_viewer(), assignee="none", status="active"),
+        results=queries.search(viewer=_viewer(), q=q) if q else None)
+
+
+@bp.get("/tickets/<int:number>")
+@staff_required()
+def ticket(number: int):
+    detail = queries.for_staff(number, *_viewer())
+    transcript = None
+    if detail["conversation_id"]:
+        transcript = conversations.conversation_for_agent(0, detail["conversation_id"], admin=True)["messages"]
+    return render_template("console/ticket.html", ticket=detail, statuses=lifecycle.TRANSITIONS,
+                           priorities=lifecycle.PRIORITIES, agent=current_user, transcript=transcript,
+                           agents=[a for a in agents.list_all() if a["active"]] if current_user.is_admin else [])
+
+
+def _back(number: int):
+    return redirect(url_for("console.ticket", number=number))
+
+
+def _attempt(number: int, action, success: str):
+    _check(number)
+    try:
+        action()
+        flash(success, "success")
+    except ServiceError as err:
+        if err.status == 404:
+            raise
+        flash(err.message, "error")
+    return _back(number)
+
+
+@bp.post("/tickets/<int:number>/reply")
+@staff_required()
+def reply(number: int):
+    internal = request.form.get("internal") in ("1", "on", "true")
+    return _attempt(number, lambda: lifecycle.agent_reply(number, current_user.name, request.form.get("text"),
+                                                        internal=internal),
+                    "Internal note added." if internal else "Reply sent; the customer is emailed.")
+
+
+@bp.post("/tickets/<int:number>/status")
+@staff_required()
+def status(number: int):
+    return _attempt(number, lambda: lifecycle.set_status(number, request.form.get("status"), current_user.name),
+                    "Status changed.")
+
+
+@bp.post("/tickets/<int:number>/priority")
+@staff_required()
+def priority(number: int):
+    return _attempt(number, lambda: lifecycle.set_priority(number, request.form.get("priority"),
+                                                         current_user.name), "Priority changed.")
+
+
+@bp.post("/tickets/<int:number>/take")
+@staff_required()
+def take(number: int):
+    return _attempt(number, lambda: lifecycle.assign(number, current_user.agent_id, current_user.name),
+                    "The ticket is yours.")
+
+
+@bp.post("/conversations/<int:cid>/ticket")
+@staff_required()
+def ticket_from_chat(cid: int):
+    """An agent opens a ticket for a chat they own (or any chat, for an admin)."""
+    conversation = conversations.conversation_for_agent(current_user.agent_id, cid, admin=current_user.is_admin)
+    said = [m["text"] for m in conversation["messages"] if m["sender"] == "customer" and not m["text"].startswith("/")]
+    try:
+        ticket = lifecycle.open_ticket(conversations.customer_of(cid), request.form.get("subject"),
+                                     request.form.get("description") or "\n".join(said) or "Opened from a chat",
+                                     request.form.get("category", "account"),
+                                     request.form.get("priority", "normal"), source="agent",
+                                     actor=current_user.name, conversation_id=cid)
+        lifecycle.assign(ticket["number"], current_user.agent_id, current_user.name)
+    except ServiceError as err:
+        flash(err.message, "error")
+    else:
+        # Back to the console, so the agent stays online for the chat they are in.
+        flash(f"Ticket #{ticket['number']} opened for this chat and assigned to you.", "success")
+    return redirect(url_for("pages.console"))
+
+
+def parse_agent(value) -> int | None:
+    return None if value in (None, "", "none") else clean_int(value, "agent")

@@ -1,0 +1,78 @@
+"""Blueprint `pages`: the demo page with the widget, log-in, the agents' console, vendored assets."""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, url_for
+from flask_login import current_user, login_user, logout_user
+
+from handoff.config import PROJECT_ROOT
+from handoff.errors import ServiceError
+from handoff.people import agents, throttle
+from handoff.people.auth import StaffUser, client_address, staff_required
+
+bp = Blueprint("pages", __name__)
+log = logging.getLogger("careregistry.pages")
+VENDOR = {"socket.io.min.js": PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"}
+
+
+@bp.get("/")
+def index():
+    return render_template("index.html", company_name=current_app.config["COMPANY_NAME"],
+                           demo_logins=current_app.config.get("DEMO_LOGINS", []))
+
+
+def safe_local_url(target: str | None, fallback: str) -> str:
+    """Only a path on this site, so a crafted ?next= cannot send anyone elsewhere."""
+    if not target or urlsplit(target).netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
+        return fallback
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    next_url = request.values.get("next")
+    status = 200
+    if request.method == "POST":
+        account = (request.form.get("email") or "").strip().lower()[:254]
+        try:
+            throttle.check(account, client_address())
+            agent_id = agents.authenticate(account, request.form.get("password"))
+            if agent_id is None:
+                throttle.failed(account, client_address())
+                raise ServiceError("Wrong email or password.", 401)
+        except ServiceError as err:
+            log.info("login refused email=%r status=%s", account[:80], err.status)
+            error, status = err.message, err.status
+        else:
+            throttle.succeeded(account)
+            login_user(StaffUser(agents.get(agent_id)))
+            log.info("login agent=%s", agent_id)
+            return redirect(safe_local_url(next_url, url_for("pages.console")))
+    return render_template("login.html", error=error, next=next_url or ""), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    return redirect(url_for("pages.index"))
+
+
+@bp.get("/console")
+@staff_required()
+def console():
+    from handoff.models import CATEGORIES
+    from handoff.tickets.lifecycle import PRIORITIES
+
+    return render_template("console.html", agent=current_user, categories=CATEGORIES, priorities=PRIORITIES)
+
+
+@bp.get("/vendor/<path:name>")
+def vendor(name: str):
+    folder = VENDOR.get(name)
+    if folder is None or not (folder / name).exists():
+        return ("Front-end assets are missing: run `make setup` (npm ci).", 404)
+    return send_from_directory(folder, name, max_age=3600)
