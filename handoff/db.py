@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager, nullcontext
-from typing import Iterator
+from typing import Iterator, TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from handoff.errors import NotFound
+
+Row = TypeVar("Row")
 
 
 class Base(DeclarativeBase):
@@ -74,3 +78,11 @@ def connection_scope():
     """One transaction on a bare connection, for the hot paths where the ORM's bookkeeping costs too much."""
     with _sqlite_turn or nullcontext(), engine().begin() as conn:
         yield conn
+
+
+def get_or_raise(s: Session, model: type[Row], key, missing: str) -> Row:
+    """The row with this primary key, or NotFound with `missing`, a sentence for whoever asked."""
+    row = s.get(model, key)
+    if row is None:
+        raise NotFound(missing)
+    return row

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from handoff import realtime
 from handoff.chat import routing
-from handoff.db import connection_scope, session_scope
+from handoff.db import connection_scope, get_or_raise, session_scope
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, utcnow
 from handoff.tickets.lifecycle import create_from_transcript
@@ -63,10 +63,7 @@ def conversation_dict(s: Session, c: Conversation) -> dict:
 
 
 def _get(s: Session, conversation_id: int) -> Conversation:
-    c = s.get(Conversation, conversation_id)
-    if c is None:
-        raise NotFound("There is no such conversation.")
-    return c
+    return get_or_raise(s, Conversation, conversation_id, "There is no such conversation.")
 
 
 # --- customers' side -------------------------------------------------------------------------------
@@ -92,9 +89,7 @@ def open_for_visitor(visitor_id: str) -> int:
 
 def open_for_customer(customer_id: int) -> int:
     with session_scope() as s:
-        customer = s.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound("There is no such customer.")
+        customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
         return _latest_conversation(s, customer).id
 
 

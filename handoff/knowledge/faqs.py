@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from handoff.db import session_scope
+from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_text
 from handoff.models import CATEGORIES, Faq, FaqPhrasing, KnowledgeVersion
 
@@ -159,10 +159,7 @@ def faq_for_admin(faq_id: int) -> dict:
 
 
 def _faq(s: Session, faq_id: int) -> Faq:
-    f = s.get(Faq, faq_id)
-    if f is None:
-        raise NotFound("There is no such FAQ.")
-    return f
+    return get_or_raise(s, Faq, faq_id, "There is no such FAQ.")
 
 
 def clean_phrasings(phrasings) -> list[str]:

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from handoff.chat import conversations
-from handoff.db import session_scope
-from handoff.errors import Conflict, NotFound, ServiceError, clean_email, clean_text
+from handoff.db import get_or_raise, session_scope
+from handoff.errors import Conflict, ServiceError, clean_email, clean_text
 from handoff.models import CATEGORIES, Agent, Conversation
 from handoff.people.passwords import hash_password, verify_password
 from handoff.tickets.lifecycle import release_agent_tickets
@@ -57,9 +57,7 @@ def authenticate(email, password) -> int | None:
 
 def get(agent_id: int) -> dict:
     with session_scope() as s:
-        a = s.get(Agent, agent_id)
-        if a is None:
-            raise NotFound("There is no such agent.")
+        a = get_or_raise(s, Agent, agent_id, "There is no such agent.")
         return agent_dict(a)
 
 
@@ -72,9 +70,7 @@ def list_all() -> list[dict]:
 
 def set_active(agent_id: int, active: bool) -> None:
     with session_scope() as s:
-        a = s.get(Agent, agent_id)
-        if a is None:
-            raise NotFound("There is no such agent.")
+        a = get_or_raise(s, Agent, agent_id, "There is no such agent.")
         a.active = active
     if not active:  # their open work goes back to the queue
         conversations.release_agent_work(agent_id)

@@ -10,7 +10,7 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.db import session_scope
+from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_text
 from handoff.mail import outbox
 from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
@@ -36,10 +36,7 @@ def ticket_dict(t: Ticket) -> dict:
 
 
 def _conversation(s: Session, conversation_id: int) -> Conversation:
-    c = s.get(Conversation, conversation_id)
-    if c is None:
-        raise NotFound("There is no such conversation.")
-    return c
+    return get_or_raise(s, Conversation, conversation_id, "There is no such conversation.")
 
 
 def _subject(text: str) -> str:
@@ -127,10 +124,7 @@ STATUS_WORDS = {"new": "New", "open": "Open", "pending": "Waiting for your reply
 
 
 def _ticket(s: Session, number: int) -> Ticket:
-    t = s.get(Ticket, number)
-    if t is None:
-        raise NotFound(f"There is no ticket #{number}.")
-    return t
+    return get_or_raise(s, Ticket, number, f"There is no ticket #{number}.")
 
 
 def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True, **data) -> None:
@@ -154,9 +148,7 @@ def open_ticket(customer_id: int, subject, description, category, priority: str 
     if priority not in PRIORITIES:
         raise ServiceError(f"Unknown priority; use one of: {', '.join(PRIORITIES)}.")
     with session_scope() as s:
-        customer = s.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound("There is no such customer.")
+        customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
         t = _open(s, customer, s.get(Conversation, conversation_id) if conversation_id else None,
                   description, category, source, actor, subject=subject, priority=priority, parent_id=parent_id)
         return ticket_dict(t)
