@@ -141,7 +141,7 @@ def drive(ledger: Ledger, customers: list[Customer], agent_of: dict[int, AgentCo
         "ack_errors": len(ledger.ack_errors), "ack_error_examples": sorted(set(ledger.ack_errors))[:5],
         "load_s": round(load_time, 2), "messages": len(timetable),
         "window_p99_ms": summarize_ms(ledger.latencies("c2a", first_seq)
-                                     + ledger.latencies("a2c", first_seq))["p99_ms"],
+                                      + ledger.latencies("a2c", first_seq))["p99_ms"],
         "messages_per_s": round(len(timetable) / load_time, 1), "sender_lag_max_ms": round(lag_max * 1000, 1),
         "server_rss_mb_peak": max(peak_rss), "server_cpu_s": round(cpu_used, 1),
         "server_cpu_share": round(cpu_used / load_time, 2), "load_generator_cpu_share": round(own_used / load_time, 2),

@@ -315,7 +315,7 @@ def release_agent_work(agent_id: int) -> list[int]:
     """Put an agent's open chats back in the queue (the agent was deactivated)."""
     with session_scope() as s:
         ids = list(s.scalars(select(Conversation.id).where(Conversation.agent_id == agent_id,
-                                                          Conversation.status == "agent")))
+                                                           Conversation.status == "agent")))
         s.execute(update(Conversation).where(Conversation.id.in_(ids))
                   .values(status="queued", agent_id=None, queued_at=utcnow()))
     for cid in ids:
@@ -405,5 +405,5 @@ def for_customer(conversation_id: int, customer_id: int) -> dict:
 def agent_open_conversations(agent_id: int) -> list[dict]:
     with session_scope() as s:
         rows = s.scalars(select(Conversation).where(Conversation.agent_id == agent_id,
-                                                   Conversation.status == "agent"))
+                                                    Conversation.status == "agent"))
         return [conversation_dict(s, c) for c in rows]

@@ -250,7 +250,7 @@ def _open_questions(s: Session, question_ids) -> list[UnansweredQuestion]:
     if not ids:
         raise ServiceError("Pick a suggestion first.")
     questions = s.scalars(select(UnansweredQuestion).where(UnansweredQuestion.id.in_(ids),
-                                                            UnansweredQuestion.status == "open")).all()
+                                                           UnansweredQuestion.status == "open")).all()
     if not questions:
         raise Conflict("Someone has already approved or dismissed these questions.")
     return list(questions)

@@ -129,7 +129,7 @@ def faq_eval_command(kb: str, queries: str, tune_path: str | None, answer_thresh
 
     try:
         report = evaluation.run(kb, queries, answer_threshold=answer_threshold, choose_threshold=choose_threshold,
-                              margin=margin, tune_path=tune_path, embeddings=False if tfidf_only else None)
+                                margin=margin, tune_path=tune_path, embeddings=False if tfidf_only else None)
     except ServiceError as err:
         _fail(err)
     click.echo(json.dumps(report, indent=2))

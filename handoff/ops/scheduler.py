@@ -22,8 +22,8 @@ def _days(name: str, default: float) -> float:
 
 def run_automations() -> None:
     automations.run(resolved_close_days=_days("RESOLVED_CLOSE_DAYS", 4),
-                            pending_remind_days=_days("PENDING_REMIND_DAYS", 3),
-                            pending_resolve_days=_days("PENDING_RESOLVE_DAYS", 4))
+                    pending_remind_days=_days("PENDING_REMIND_DAYS", 3),
+                    pending_resolve_days=_days("PENDING_RESOLVE_DAYS", 4))
 
 
 def _guarded(job):

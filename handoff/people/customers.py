@@ -104,7 +104,7 @@ def request_reset(email, base_url: str) -> None:
             return
         token = _signer("reset").dumps({"c": c.id, "h": c.password_hash[-16:]})
         outbox.queue(s, c.email, "password_reset", name=c.name or "there", hours=RESET_HOURS,
-                   link=f"{base_url}/portal/reset/{token}")
+                     link=f"{base_url}/portal/reset/{token}")
 
 
 def reset_password(token: str, new) -> int:
@@ -151,7 +151,7 @@ def offer_link_by_email(conversation_id: int, email: str, base_url: str) -> bool
             return False
         token = _signer("link").dumps({"v": conversation.customer_id, "a": account.id})
         outbox.queue(s, account.email, "confirm_email", name=account.name or "there",
-                   link=f"{base_url}/portal/link/{token}")
+                     link=f"{base_url}/portal/link/{token}")
         return True
 
 

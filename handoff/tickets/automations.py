@@ -15,7 +15,7 @@ log = logging.getLogger("careregistry.tickets")
 
 
 def run(now=None, resolved_close_days: float = 4, pending_remind_days: float = 3,
-                    pending_resolve_days: float = 4) -> dict:
+        pending_resolve_days: float = 4) -> dict:
     """Resolved tickets that went quiet close; pending ones get one reminder, then are resolved.
 
     Each step is a conditional change, so running twice does nothing twice. Every handoff process runs

@@ -135,7 +135,7 @@ def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True,
 def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
     customer = t.customer
     outbox.queue(s, customer.email, kind, ticket=t, customer=customer, name=customer.name or "there",
-               status_words=STATUS_WORDS, **context)
+                 status_words=STATUS_WORDS, **context)
 
 
 def open_ticket(customer_id: int, subject, description, category, priority: str = "normal", *,

@@ -74,7 +74,7 @@ def _attempt(number: int, action, success: str):
 def reply(number: int):
     internal = request.form.get("internal") in ("1", "on", "true")
     return _attempt(number, lambda: lifecycle.agent_reply(number, current_user.name, request.form.get("text"),
-                                                        internal=internal),
+                                                          internal=internal),
                     "Internal note added." if internal else "Reply sent; the customer is emailed.")
 
 
@@ -89,7 +89,7 @@ def status(number: int):
 @staff_required()
 def priority(number: int):
     return _attempt(number, lambda: lifecycle.set_priority(number, request.form.get("priority"),
-                                                         current_user.name), "Priority changed.")
+                                                           current_user.name), "Priority changed.")
 
 
 @bp.post("/tickets/<int:number>/take")
@@ -107,10 +107,10 @@ def ticket_from_chat(cid: int):
     said = [m["text"] for m in conversation["messages"] if m["sender"] == "customer" and not m["text"].startswith("/")]
     try:
         ticket = lifecycle.open_ticket(conversations.customer_of(cid), request.form.get("subject"),
-                                     request.form.get("description") or "\n".join(said) or "Opened from a chat",
-                                     request.form.get("category", "account"),
-                                     request.form.get("priority", "normal"), source="agent",
-                                     actor=current_user.name, conversation_id=cid)
+                                       request.form.get("description") or "\n".join(said) or "Opened from a chat",
+                                       request.form.get("category", "account"),
+                                       request.form.get("priority", "normal"), source="agent",
+                                       actor=current_user.name, conversation_id=cid)
         lifecycle.assign(ticket["number"], current_user.agent_id, current_user.name)
     except ServiceError as err:
         flash(err.message, "error")

@@ -92,7 +92,7 @@ def create():
     values = _form_values(request.form)
     try:
         faq = faqs.create_faq(values["answer"], values["category"], values["phrasings"], values["slug"],
-                                   values["enabled"])
+                              values["enabled"])
     except ServiceError as err:
         flash(err.message, "error")
         return render_template("admin/kb/edit.html", faq=None, values=values, categories=CATEGORIES), 400
@@ -112,7 +112,7 @@ def update(faq_id: int):
     values = _form_values(request.form)
     try:
         faq = faqs.update_faq(faq_id, values["answer"], values["category"], values["phrasings"],
-                                   values["slug"], values["enabled"])
+                              values["slug"], values["enabled"])
     except ServiceError as err:
         if err.status == 404:
             raise

@@ -42,7 +42,7 @@ def register():
         else:
             try:
                 customer = customers.register(f.get("email"), f.get("password"), f.get("name"),
-                                             visitor_id=_visitor_id())
+                                              visitor_id=_visitor_id())
             except ServiceError as err:
                 error = err.message
             else:
@@ -66,7 +66,7 @@ def login():
     if request.method == "POST":
         try:
             customer = customers.authenticate(request.form.get("email"), request.form.get("password"),
-                                             client_address())
+                                              client_address())
         except ServiceError as err:
             error, status = err.message, err.status
         else:
@@ -116,7 +116,7 @@ def password():
             if request.form.get("new_password") != request.form.get("new_password2"):
                 raise ServiceError("The two new passwords differ.")
             customers.change_password(current_user.customer_id, request.form.get("current_password"),
-                                     request.form.get("new_password"))
+                                      request.form.get("new_password"))
             done = True
         except ServiceError as err:
             error = err.message
@@ -148,7 +148,7 @@ def new_ticket():
         f = request.form
         try:
             ticket = lifecycle.open_ticket(current_user.customer_id, f.get("subject"), f.get("description"),
-                                         f.get("category"), source="portal", actor="customer")
+                                           f.get("category"), source="portal", actor="customer")
         except ServiceError as err:
             error = err.message
         else:

@@ -133,7 +133,7 @@ def test_deactivating_an_agent_puts_their_chats_back_in_the_queue(customer_socke
 
 
 def test_queue_suggests_the_least_busy_agent_whose_skills_cover_the_topic(seeded, customer_socket, agent_socket,
-                                                                         make_agent, api):
+                                                                          make_agent, api):
     sam = agent_socket(make_agent("Sam Agent", skills=("billing",)))
     kim = agent_socket(make_agent("Kim Agent", skills=("technical",)))
     chat = customer_socket()

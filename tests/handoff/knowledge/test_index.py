@@ -14,7 +14,7 @@ def test_the_next_question_after_an_edit_is_answered_from_the_edit(seeded):
     index = KnowledgeIndex()
     assert index.search(QUESTION)["decision"] != "answer"
     faq = faqs.create_faq("Parrots are welcome in every shop.", "orders",
-                               ["Can I bring my parrot to the shop?", "are birds allowed in your stores"])
+                          ["Can I bring my parrot to the shop?", "are birds allowed in your stores"])
     result = index.search(QUESTION)
     assert result["decision"] == "answer" and result["matches"][0]["faq_id"] == faq["id"]
 
@@ -33,7 +33,7 @@ def test_while_a_large_index_refits_customers_are_answered_from_the_previous_one
 
     monkeypatch.setattr(FaqMatcher, "fit", slow_fit)
     faq = faqs.create_faq("Parrots are welcome in every shop.", "orders",
-                               ["Can I bring my parrot to the shop?", "are birds allowed in your stores"])
+                          ["Can I bring my parrot to the shop?", "are birds allowed in your stores"])
     # The refit is still running: answers come from the old index, which does not know parrots yet.
     assert index.search("How long does a refund take?")["matches"][0]["faq_id"] == before["matches"][0]["faq_id"]
     assert all(m["faq_id"] != faq["id"] for m in index.search(QUESTION)["matches"])

@@ -3,7 +3,13 @@ import csv
 import numpy as np
 import pytest
 
-from handoff.knowledge.matcher import DEFAULT_ANSWER_THRESHOLD, FaqMatcher, Match, _starting_weights, embedding_model_installed
+from handoff.knowledge.matcher import (
+    DEFAULT_ANSWER_THRESHOLD,
+    FaqMatcher,
+    Match,
+    _starting_weights,
+    embedding_model_installed,
+)
 from handoff.ops.cli import SEED
 
 SEED_DIR = SEED
@@ -221,7 +227,7 @@ def test_a_refit_from_the_previous_version_answers_like_a_fresh_fit():
 def test_the_starting_weights_keep_what_both_versions_know():
     before = FaqMatcher(embeddings=True).fit(PHRASINGS)
     after = FaqMatcher(embeddings=True).fit([p for p in PHRASINGS if p[0] != 5] + [(6, "do you ship to canada"),
-                                                                                 (6, "deliver abroad")])
+                                                                                   (6, "deliver abroad")])
     old, new = before._index, after._index
     dense = old.semantic.dense_weights.shape[0]
     weights, bias = _starting_weights(old, new, dense)

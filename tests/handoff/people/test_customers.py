@@ -57,10 +57,10 @@ def test_staff_log_in_is_throttled_per_address(app, make_agent):
 def test_change_password(app, register):
     ann = register()
     bad = ann.post("/portal/password", data={"current_password": "wrong", "new_password": "brand new pass",
-                                              "new_password2": "brand new pass"})
+                                             "new_password2": "brand new pass"})
     assert bad.status_code == 400
     ok = ann.post("/portal/password", data={"current_password": PASSWORD, "new_password": "brand new pass",
-                                             "new_password2": "brand new pass"})
+                                            "new_password2": "brand new pass"})
     assert ok.status_code == 200
     fresh = app.test_client()
     assert fresh.post("/portal/login", data={"email": "ann@example.com", "password": "brand new pass"}).status_code == 302

@@ -170,13 +170,13 @@ def test_agent_opens_a_ticket_for_a_chat_and_stays_in_the_console(customer_socke
     api.post(f"/api/conversations/{cid}/handoff", {"reason": "customer_request"})
     assert console.emit("accept", {"conversation_id": cid})["ok"]
     resp = console.http.post(f"/console/conversations/{cid}/ticket", data={"subject": "Logged out hourly",
-                                                                            "category": "technical"})
+                                                                           "category": "technical"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:400]
     assert resp.headers["Location"] == "/console"
     found = queries.search(q="Logged out hourly")
     assert found and found[0]["assignee"] == "Sam Agent"
     assert "The app logs me out every hour" in queries.for_customer(found[0]["number"],
-                                                                     _customer_id(found[0]["number"]))["description"]
+                                                                    _customer_id(found[0]["number"]))["description"]
 
 
 def test_deactivated_agents_tickets_return_to_the_unassigned_queue(register, staff, make_agent):

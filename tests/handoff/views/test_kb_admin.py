@@ -226,7 +226,7 @@ def rows(text):
 
 def test_export_round_trips_through_import(seeded, api, admin):
     faqs.create_faq('Yes, "gift cards", from $10,\nsee https://example.com/gift.', "billing",
-                         [GIFT, "gift, cards?"])
+                    [GIFT, "gift, cards?"])
     faqs.set_enabled(faq_id_by_slug("payment-methods"), False)
     answers = admin.get("/admin/kb/export/answers.csv")
     questions = admin.get("/admin/kb/export/questions.csv")

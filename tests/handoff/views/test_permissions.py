@@ -102,7 +102,7 @@ def test_bot_api_needs_the_service_token_whoever_is_logged_in(app, world, role):
     ("typing", {"conversation_id": 1, "typing": True}),
 ])
 def test_agent_socket_events_from_someone_elses_chat_change_nothing(app, world, customer_socket, agent_socket,
-                                                                   make_agent, api, event, payload):
+                                                                    make_agent, api, event, payload):
     owner = agent_socket(make_agent("Kim Agent"))
     chat = customer_socket()
     cid = chat.of("history")[0]["conversation_id"]
