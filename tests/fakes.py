@@ -71,6 +71,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def at_once(calls) -> list:
+    """Run the calls in threads released together (a race, as between two agents), and return their results."""
+    calls = list(calls)
+    results, start = [None] * len(calls), threading.Barrier(len(calls))
+
+    def run(i):
+        start.wait()
+        results[i] = calls[i]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02):
     """Poll until predicate() is truthy; returns its value or None after timeout."""
     deadline = time.monotonic() + timeout

@@ -22,20 +22,24 @@ def fake_rasa():
     rasa.close()
 
 
-@pytest.fixture
-def app(tmp_path, fake_rasa):
-    app = create_app({
+def service_app(database_url: str, rasa: FakeRasa):
+    """The service as the tests run it: migrated on start, the fake Rasa as bot and action server."""
+    return create_app({
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "DATABASE_URL": database_url,
         "AUTO_MIGRATE": True,
         "SERVICE_TOKEN": TOKEN,
-        "RASA_URL": fake_rasa.url,
-        "ACTIONS_URL": fake_rasa.url,
+        "RASA_URL": rasa.url,
+        "ACTIONS_URL": rasa.url,
         "RASA_TIMEOUT": 1.0,
         "WTF_CSRF_ENABLED": False,
         "SHOW_DEMO_LOGINS": False,
     })
-    return app
+
+
+@pytest.fixture
+def app(tmp_path, fake_rasa):
+    return service_app(f"sqlite:///{tmp_path / 'test.db'}", fake_rasa)
 
 
 @pytest.fixture

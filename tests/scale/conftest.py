@@ -18,7 +18,7 @@ import pytest
 from tests.fakes import free_port, wait_for
 
 # The service-level fixtures of tests/handoff (sockets, API client, agents), here on a PostgreSQL `app`.
-from tests.handoff.conftest import TOKEN, agent_socket, api, client, customer_socket, fake_rasa, make_agent  # noqa: F401
+from tests.handoff.conftest import TOKEN, agent_socket, api, client, customer_socket, fake_rasa, make_agent, service_app  # noqa: F401
 
 _databases = itertools.count()
 
@@ -160,18 +160,8 @@ def database_url(postgres):
 
 @pytest.fixture
 def app(database_url, fake_rasa):
-    from handoff import create_app, db
+    from handoff import db
 
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "AUTO_MIGRATE": True,
-        "SERVICE_TOKEN": TOKEN,
-        "RASA_URL": fake_rasa.url,
-        "ACTIONS_URL": fake_rasa.url,
-        "RASA_TIMEOUT": 1.0,
-        "WTF_CSRF_ENABLED": False,
-        "SHOW_DEMO_LOGINS": False,
-    })
+    app = service_app(database_url, fake_rasa)
     yield app
     db.engine().dispose()  # close this database's pooled connections before the cluster stops

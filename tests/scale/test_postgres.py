@@ -1,7 +1,6 @@
 """The service on PostgreSQL: the migrations, a chat handed to people, an accept race and a ticket's life."""
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 from alembic import command
@@ -14,7 +13,7 @@ from handoff.db import Base, session_scope
 from handoff.models import OutboxMail, TicketEvent, utcnow
 from handoff.ops import migrate
 from handoff.tickets import automations, lifecycle, queries
-from tests.fakes import wait_for
+from tests.fakes import at_once, wait_for
 
 
 def test_migrations_build_the_models_schema_and_go_down_and_up_again(database_url):
@@ -58,15 +57,7 @@ def test_chat_handoff_and_an_accept_race_on_postgres(customer_socket, agent_sock
     for console in consoles:
         assert wait_for(lambda c=console: [q for q in c.of("queue") if q["conversations"]])
 
-    acks, start = [None] * len(consoles), threading.Barrier(len(consoles))
-
-    def take(i):
-        start.wait()
-        acks[i] = consoles[i].emit("accept", {"conversation_id": cid})
-
-    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(consoles))]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    acks = at_once(lambda c=c: c.emit("accept", {"conversation_id": cid}) for c in consoles)
     assert sorted(a["ok"] for a in acks) == [False, False, True]
     winner = consoles[[a["ok"] for a in acks].index(True)]
 
@@ -109,15 +100,7 @@ def test_ticket_automations_in_two_processes_at_once_act_once(app, api, customer
         numbers.append(resp.get_json()["number"])
         lifecycle.set_status(numbers[-1], "resolved" if i % 2 else "pending", "Sam Agent")
     later = utcnow() + timedelta(days=5)
-    results, start = [], threading.Barrier(2)
-
-    def run():
-        start.wait()
-        results.append(automations.run(later))
-
-    runners = [threading.Thread(target=run) for _ in range(2)]
-    [r.start() for r in runners]
-    [r.join(30) for r in runners]
+    results = at_once([lambda: automations.run(later)] * 2)
     assert sum(r["closed"] for r in results) == 6 and sum(r["reminded"] for r in results) == 6, results
     with session_scope() as s:
         events = s.scalars(select(TicketEvent.kind).where(TicketEvent.kind == "reminder")).all()

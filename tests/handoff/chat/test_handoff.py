@@ -1,9 +1,7 @@
 """Handoff from the bot to a person and back, as the customer and the agents see it."""
 from __future__ import annotations
 
-import threading
-
-from tests.fakes import wait_for
+from tests.fakes import at_once, wait_for
 
 
 def _queued_chat(customer_socket, api, text="I need help with a refund"):
@@ -69,15 +67,7 @@ def test_hand_back_to_the_bot(customer_socket, agent_socket, api):
 def test_two_agents_accepting_together_exactly_one_wins(customer_socket, agent_socket, make_agent, api):
     consoles = [agent_socket(), agent_socket(make_agent("Kim Agent")), agent_socket(make_agent("Lee Agent"))]
     _, cid, _ = _queued_chat(customer_socket, api)
-    acks, start = [None] * len(consoles), threading.Barrier(len(consoles))
-
-    def take(i):
-        start.wait()
-        acks[i] = consoles[i].emit("accept", {"conversation_id": cid})
-
-    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(consoles))]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
+    acks = at_once(lambda c=c: c.emit("accept", {"conversation_id": cid}) for c in consoles)
     assert sorted(a["ok"] for a in acks) == [False, False, True]
     assert {a["error"] for a in acks if not a["ok"]} == {"Another agent has already taken this conversation."}
 
