@@ -28,13 +28,19 @@ def test_customer_and_agent_complete_a_handoff(browser, stack):
     expect(customer.locator("#ccr-status")).to_contain_text("Sam Agent", timeout=10_000)
 
     customer.fill("#ccr-input", "<b>My parcel</b> never arrived")
+    expect(agent_page.locator("#customer-typing")).to_be_visible(timeout=10_000)
     customer.click("#ccr-send")
     expect(agent_page.locator('#transcript .msg[data-sender="customer"]').last).to_contain_text(
         "<b>My parcel</b> never arrived", timeout=10_000)
+    expect(agent_page.locator("#customer-typing")).to_be_hidden()
 
     agent_page.fill("#composer", "Sorry to hear that, I'll check it now.")
-    agent_page.click("#send-btn")
+    expect(customer.locator("#ccr-typing")).to_be_visible(timeout=10_000)
+    agent_page.keyboard.press("Enter")
     expect(customer.locator('.ccr-msg[data-sender="agent"]').last).to_contain_text("I'll check it now",
                                                                                    timeout=10_000)
+    expect(customer.locator("#ccr-typing")).to_be_hidden()
+    expect(agent_page.locator('#transcript .msg[data-sender="agent"]').last).to_have_class(
+        "msg", timeout=10_000)  # no longer pending: acknowledged by the server
     agent_page.click("#resolve-btn")
     expect(customer.locator("#ccr-status")).to_have_attribute("data-status", "resolved", timeout=10_000)

@@ -2,16 +2,23 @@
  * Agent console: the queue, the agent's own chats and the live transcript.
  * Wire protocol: docs/protocol.md, section 2 (Socket.IO namespace /agent, session-cookie auth).
  * All text from customers, the bot and other agents is inserted as text nodes, never as markup.
+ * Needs chat_common.js (window.ccrChat), loaded before it.
  */
 (function () {
   "use strict";
 
-  const MAX_LENGTH = 4000;
+  const root = document.getElementById("console");
+  if (!root) return;
+  if (!window.ccrChat || typeof window.io !== "function") {
+    const connection = document.getElementById("connection-status");
+    connection.dataset.state = "offline";
+    connection.textContent = "The live connection could not be loaded. Please reload the page.";
+    return;
+  }
+
+  const common = window.ccrChat;
+  const { ACK_TIMEOUT_MS, REMOTE_TYPING_TTL_MS, h, formatTime } = common;
   const MAX_TICKET_DESCRIPTION = 8000;
-  const ACK_TIMEOUT_MS = 10000;
-  const TYPING_IDLE_MS = 2500;
-  const TYPING_REFRESH_MS = 4000;
-  const REMOTE_TYPING_TTL_MS = 8000;
   const CLOCK_TICK_MS = 20000;
 
   const REASONS = {
@@ -23,8 +30,6 @@
   const SENDER_LABEL = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };
   const NO_ANSWER = "The server did not answer in time. Please try again.";
 
-  const root = document.getElementById("console");
-  if (!root) return;
   const me = { name: root.dataset.agentName || "" };
 
   const $ = (id) => document.getElementById(id);
@@ -65,25 +70,6 @@
 
   // --- helpers -------------------------------------------------------------------------------
 
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") node.className = value;
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
-
-  function randomId(length) {
-    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-    const bytes = crypto.getRandomValues(new Uint8Array(length));
-    let id = "";
-    for (const byte of bytes) id += alphabet[byte & 63];
-    return id;
-  }
-
   function customerLabel(customer) {
     return (customer && (customer.name || customer.email || customer.label)) || "Visitor";
   }
@@ -91,12 +77,6 @@
   function reasonText(reason) {
     if (!reason) return "Handed off";
     return REASONS[reason] || String(reason).replace(/_/g, " ");
-  }
-
-  function formatTime(iso) {
-    const date = new Date(iso);
-    if (!iso || Number.isNaN(date.getTime())) return null;
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
   function waitingText(iso) {
@@ -123,14 +103,7 @@
     ui.connection.textContent = sentence;
   }
 
-  function isNearBottom() {
-    const t = ui.transcript;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 80;
-  }
-
-  function scrollToEnd() {
-    ui.transcript.scrollTop = ui.transcript.scrollHeight;
-  }
+  const { isNearBottom, scrollToEnd } = common.scrolling(() => ui.transcript);
 
   /** Emit with an acknowledgement; `done(ack)` gets {ok:false, error} when no answer came. */
   function request(event, payload, done) {
@@ -379,7 +352,7 @@
   }
 
   function select(id) {
-    if (state.selectedId !== id) stopTyping();
+    if (state.selectedId !== id) typing.stop();
     // Chats that have left this agent disappear once the agent moves on from them.
     for (const [chatId, chat] of state.chats) {
       if (chat.closedNote && chatId !== id) state.chats.delete(chatId);
@@ -393,71 +366,43 @@
 
   // --- sending replies -----------------------------------------------------------------------
 
-  // Replies shown optimistically and not yet acknowledged: client_msg_id -> entry. They are re-sent
-  // with the same client_msg_id after a reconnect; the server stores each one once.
-  const outbox = new Map();
+  // Replies shown before the server acknowledged them; those of every chat, not only the selected one.
+  const outbox = common.createOutbox({
+    socket: () => socket,
+    event: "agent_message",
+    payload: (entry) => ({ conversation_id: entry.conversationId, text: entry.text }),
+    settle,
+    pendingClass: "is-pending",
+  });
 
   function sendReply() {
     const chat = state.chats.get(state.selectedId);
     if (!chat || chat.closedNote) return;
-    const text = ui.composer.value.trim();
+    const text = common.readMessage(ui.composer, showError);
     if (!text) return;
-    if (text.length > MAX_LENGTH) {
-      showError(`Messages can be at most ${MAX_LENGTH} characters long.`);
-      return;
-    }
     clearError();
-    stopTyping();
+    typing.stop();
     ui.composer.value = "";
     const createdAt = new Date().toISOString();
-    const entry = {
-      clientMsgId: randomId(24),
+    const entry = outbox.add({
       conversationId: chat.id,
       text,
       createdAt,
-      attempt: 0,
       element: messageElement({ sender: "agent", text, created_at: createdAt }),
-    };
-    entry.element.classList.add("is-pending");
-    entry.element.setAttribute("aria-busy", "true");
-    outbox.set(entry.clientMsgId, entry);
+    });
     ui.transcript.append(entry.element);
     scrollToEnd();
-    if (socket.connected) emitEntry(entry);
-  }
-
-  function emitEntry(entry) {
-    const attempt = ++entry.attempt;
-    socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emit(
-        "agent_message",
-        { conversation_id: entry.conversationId, text: entry.text, client_msg_id: entry.clientMsgId },
-        (err, ack) => {
-          if (outbox.get(entry.clientMsgId) !== entry) return; // settled meanwhile
-          if (err) {
-            if (attempt === entry.attempt && socket.connected) emitEntry(entry); // safe: deduped by id
-            return;
-          }
-          settle(entry, ack);
-        }
-      );
-  }
-
-  function flushOutbox() {
-    for (const entry of outbox.values()) emitEntry(entry);
+    outbox.emit(entry);
   }
 
   function markStored(entry, message) {
-    outbox.delete(entry.clientMsgId);
     const chat = state.chats.get(entry.conversationId);
     if (chat && !addMessage(chat, message)) {
+      outbox.delete(entry);
       entry.element.remove(); // already shown from the server's echo
       return;
     }
-    entry.element.classList.remove("is-pending");
-    entry.element.removeAttribute("aria-busy");
-    entry.element.dataset.id = String(message.id);
+    outbox.markStored(entry, message.id);
     if (chat) renderChatList();
   }
 
@@ -466,7 +411,7 @@
       markStored(entry, { id: ack.id, sender: "agent", text: entry.text, buttons: [], created_at: entry.createdAt });
       return;
     }
-    outbox.delete(entry.clientMsgId);
+    outbox.delete(entry);
     entry.element.remove();
     showError((ack && ack.error) || "Your reply could not be sent. Please try again.");
     if (state.selectedId === entry.conversationId && !ui.composer.value) ui.composer.value = entry.text;
@@ -477,7 +422,7 @@
     for (const entry of outbox.values()) {
       if (entry.conversationId === message.conversation_id && entry.text === message.text) {
         const chat = state.chats.get(entry.conversationId);
-        outbox.delete(entry.clientMsgId);
+        outbox.delete(entry);
         if (chat) addMessage(chat, message);
         entry.element.replaceWith(messageElement(message));
         return true;
@@ -488,39 +433,23 @@
 
   // --- typing --------------------------------------------------------------------------------
 
-  let typingFor = null; // conversation id we last told "typing: true"
-  let typingSentAt = 0;
-  let typingIdleTimer = null;
+  // Keyed by conversation: moving to another chat says "stopped" in the previous one.
+  const typing = common.createTypingNotifier({
+    socket: () => socket,
+    payload: (conversationId, on) => ({ conversation_id: conversationId, typing: on }),
+  });
   const remoteTypingTimers = new Map();
 
   function onComposerInput() {
     const chat = state.chats.get(state.selectedId);
     if (!chat || chat.closedNote || !socket.connected) return;
-    if (!ui.composer.value.trim()) {
-      stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (typingFor !== chat.id || now - typingSentAt > TYPING_REFRESH_MS) {
-      if (typingFor !== null && typingFor !== chat.id) stopTyping();
-      socket.emit("typing", { conversation_id: chat.id, typing: true });
-      typingFor = chat.id;
-      typingSentAt = now;
-    }
-    clearTimeout(typingIdleTimer);
-    typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+    typing.typed(chat.id, Boolean(ui.composer.value.trim()));
   }
 
-  function stopTyping() {
-    clearTimeout(typingIdleTimer);
-    if (typingFor !== null && socket.connected) socket.emit("typing", { conversation_id: typingFor, typing: false });
-    typingFor = null;
-  }
-
-  function setCustomerTyping(chat, typing) {
+  function setCustomerTyping(chat, isTyping) {
     clearTimeout(remoteTypingTimers.get(chat.id));
-    chat.customerTyping = typing;
-    if (typing) {
+    chat.customerTyping = isTyping;
+    if (isTyping) {
       remoteTypingTimers.set(
         chat.id,
         setTimeout(() => setCustomerTyping(chat, false), REMOTE_TYPING_TTL_MS)
@@ -555,7 +484,7 @@
 
   function finish(event, chatId, status) {
     clearError();
-    stopTyping();
+    typing.stop();
     ui.resolve.disabled = true;
     ui.handback.disabled = true;
     request(event, { conversation_id: chatId }, (ack) => {
@@ -593,21 +522,17 @@
 
   // --- socket --------------------------------------------------------------------------------
 
-  if (typeof window.io !== "function") {
-    setConnection("offline", "The live connection could not be loaded. Please reload the page.");
-    return;
-  }
   const socket = window.io("/agent");
 
   socket.on("connect", () => {
     setConnection("online", "Online: customers can be routed to you.");
-    flushOutbox();
+    outbox.flush();
     renderQueue();
     renderChatState();
   });
 
   socket.on("disconnect", () => {
-    typingFor = null;
+    typing.reset();
     setConnection(
       "offline",
       socket.active ? "Reconnecting…" : "Disconnected. Reload the page to go online again."
@@ -657,7 +582,7 @@
       if (!isSelected || document.hidden) chat.unread += 1;
     }
     if (isSelected) {
-      ui.transcript.insertBefore(messageElement(message), ui.transcript.querySelector(".is-pending"));
+      outbox.insert(ui.transcript, messageElement(message));
       if (follow) scrollToEnd();
     }
     renderChatList();
@@ -694,17 +619,7 @@
     if (id !== undefined) select(id);
   });
 
-  ui.form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    sendReply();
-  });
-
-  ui.composer.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      sendReply();
-    }
-  });
+  common.bindComposer(ui.form, ui.composer, sendReply);
 
   ui.composer.addEventListener("input", onComposerInput);
   ui.resolve.addEventListener("click", () => finish("resolve", state.selectedId, "resolved"));

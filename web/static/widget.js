@@ -4,7 +4,9 @@
  * Embed on any page:
  *   <script src="https://support.example.com/static/widget.js"
  *           data-server="https://support.example.com" defer></script>
- * An empty data-server means the page and the chat service share an origin.
+ * An empty data-server means the page and the chat service share an origin. The widget then loads, from
+ * that server, its stylesheet, the code it shares with the agent console (chat_common.js) and, when it
+ * connects, the Socket.IO client.
  *
  * Wire protocol: docs/protocol.md, section 1 (Socket.IO namespace /chat).
  * Everything the widget adds to the page lives under #ccr-root and uses ccr- names so it does not
@@ -17,101 +19,47 @@
   if (window.__ccrWidgetLoaded) return;
   window.__ccrWidgetLoaded = true;
 
-  const MAX_LENGTH = 4000;
-  const COUNTER_FROM = 3600; // show the character counter only when it starts to matter
-  const ACK_TIMEOUT_MS = 10000;
-  const TYPING_IDLE_MS = 2500; // say "stopped typing" after this much quiet
-  const TYPING_REFRESH_MS = 4000; // re-announce while typing continues
-  const REMOTE_TYPING_TTL_MS = 8000; // hide the indicator if the "stopped" event is lost
-  const VISITOR_KEY = "ccr_visitor_id";
-  const ACTIVE_KEY = "ccr_active"; // a conversation is under way: connect on page load for live updates
-  const OPEN_KEY = "ccr_open"; // keep the panel open while the visitor moves between pages
-  const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-
-  const STATUS_TEXT = {
-    bot: () => "You're chatting with the assistant",
-    queued: () => "Waiting for an agent…",
-    agent: (agent) => `You're chatting with ${(agent && agent.name) || "an agent"}`,
-    resolved: () => "Conversation resolved",
-  };
-  const SENDER_LABEL = { customer: "You", bot: "Assistant", agent: "Agent", system: "Notice" };
-
+  // Only known while this file first runs, so read before anything waits.
   const script =
     document.currentScript || document.querySelector('script[src*="widget.js"][data-server]');
   const server = ((script && script.getAttribute("data-server")) || "").replace(/\/+$/, "");
 
-  // --- small helpers -------------------------------------------------------------------------
+  // --- loading the shared code, the CSS and the Socket.IO client ----------------------------
 
-  function randomId(length) {
-    const bytes = new Uint8Array(length);
-    crypto.getRandomValues(bytes);
-    let id = "";
-    // 256 is a multiple of 64, so masking keeps every character equally likely.
-    for (const byte of bytes) id += ID_ALPHABET[byte & 63];
-    return id;
-  }
+  const loading = new Map(); // path -> promise
 
-  function storageGet(storage, key) {
-    try {
-      return window[storage].getItem(key);
-    } catch (err) {
-      return null; // storage can be blocked (private mode, strict privacy settings)
+  /** Runs a script from the chat server once; resolves with what `loaded()` finds after it ran. */
+  function loadScript(path, loaded) {
+    const ready = loaded();
+    if (ready) return Promise.resolve(ready);
+    if (!loading.has(path)) {
+      const promise = new Promise((resolve, reject) => {
+        const tag = document.createElement("script");
+        tag.src = `${server}${path}`;
+        tag.async = true;
+        tag.addEventListener("load", () => {
+          const value = loaded();
+          if (value) resolve(value);
+          else reject(new Error(`${path} did not load`));
+        });
+        tag.addEventListener("error", () => reject(new Error(`${path} failed to load`)));
+        document.head.append(tag);
+      }).catch((err) => {
+        loading.delete(path); // let the next attempt try again
+        throw err;
+      });
+      loading.set(path, promise);
     }
+    return loading.get(path);
   }
-
-  function storageSet(storage, key, value) {
-    try {
-      if (value === null) window[storage].removeItem(key);
-      else window[storage].setItem(key, value);
-    } catch (err) {
-      /* the widget still works for this page view */
-    }
-  }
-
-  function loadVisitorId() {
-    const stored = storageGet("localStorage", VISITOR_KEY);
-    if (stored && /^[A-Za-z0-9_-]{8,64}$/.test(stored)) return stored;
-    const id = randomId(32);
-    storageSet("localStorage", VISITOR_KEY, id);
-    return id;
-  }
-
-  /** Builds an element. Strings among the children become text nodes, never markup. */
-  function h(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (name === "class") node.className = value;
-      else node.setAttribute(name, value === true ? "" : String(value));
-    }
-    for (const child of children) if (child !== null && child !== undefined) node.append(child);
-    return node;
-  }
-
-  function svgIcon(pathData) {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", pathData);
-    svg.append(path);
-    return svg;
-  }
-
-  function formatTime(iso) {
-    const date = new Date(iso);
-    if (!iso || Number.isNaN(date.getTime())) return null;
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  }
-
-  // --- loading CSS and the Socket.IO client --------------------------------------------------
 
   function injectStyles() {
     if (document.querySelector("link[data-ccr-widget]")) return Promise.resolve();
     return new Promise((resolve) => {
-      const link = h("link", { rel: "stylesheet", href: `${server}/static/widget.css`, "data-ccr-widget": true });
+      const link = document.createElement("link");
+      link.rel = "stylesheet";
+      link.href = `${server}/static/widget.css`;
+      link.setAttribute("data-ccr-widget", "");
       link.addEventListener("load", resolve);
       link.addEventListener("error", resolve);
       setTimeout(resolve, 3000); // never keep the launcher hidden because of a slow stylesheet
@@ -119,470 +67,446 @@
     });
   }
 
-  let ioPromise = null;
   function loadSocketIo() {
-    if (typeof window.io === "function") return Promise.resolve(window.io);
-    if (!ioPromise) {
-      ioPromise = new Promise((resolve, reject) => {
-        const tag = h("script", { src: `${server}/vendor/socket.io.min.js`, async: true });
-        tag.addEventListener("load", () =>
-          typeof window.io === "function" ? resolve(window.io) : reject(new Error("io missing"))
-        );
-        tag.addEventListener("error", () => reject(new Error("io failed to load")));
-        document.head.append(tag);
-      }).catch((err) => {
-        ioPromise = null; // let the next attempt try again
-        throw err;
-      });
-    }
-    return ioPromise;
+    return loadScript("/vendor/socket.io.min.js", () => typeof window.io === "function" && window.io);
   }
 
-  // --- DOM -----------------------------------------------------------------------------------
+  Promise.all([loadScript("/static/chat_common.js", () => window.ccrChat), injectStyles()]).then(
+    ([chat]) => startWidget(chat),
+    (err) => console.warn("Customer Care Registry chat widget:", err.message) // the host page goes on as it was
+  );
 
-  const ui = {};
+  function startWidget(chat) {
+    const { MAX_LENGTH, REMOTE_TYPING_TTL_MS, h, randomId, formatTime } = chat;
+    const COUNTER_FROM = 3600; // show the character counter only when it starts to matter
+    const VISITOR_KEY = "ccr_visitor_id";
+    const ACTIVE_KEY = "ccr_active"; // a conversation is under way: connect on page load for live updates
+    const OPEN_KEY = "ccr_open"; // keep the panel open while the visitor moves between pages
 
-  function buildUi() {
-    ui.unread = h("span", { id: "ccr-unread", class: "ccr-unread", hidden: true });
-    ui.launcher = h(
-      "button",
-      { id: "ccr-launcher", class: "ccr-launcher", type: "button", "aria-expanded": "false", "aria-controls": "ccr-panel" },
-      svgIcon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"),
-      h("span", { class: "ccr-launcher-label" }, "Chat with us"),
-      ui.unread
-    );
-
-    ui.status = h("p", { id: "ccr-status", class: "ccr-status", role: "status" }, "Connecting…");
-    ui.close = h(
-      "button",
-      { id: "ccr-close", class: "ccr-close", type: "button", "aria-label": "Close chat" },
-      svgIcon("M6 6l12 12M18 6L6 18")
-    );
-    ui.connection = h("p", { id: "ccr-connection", class: "ccr-connection", role: "status", hidden: true });
-    ui.transcript = h("ol", {
-      id: "ccr-transcript",
-      class: "ccr-transcript",
-      role: "log",
-      "aria-live": "polite",
-      "aria-label": "Conversation",
-      tabindex: "0",
-    });
-    ui.typing = h("p", { id: "ccr-typing", class: "ccr-typing", hidden: true }, "Agent is typing…");
-    ui.input = h("textarea", {
-      id: "ccr-input",
-      class: "ccr-input",
-      rows: "1",
-      maxlength: String(MAX_LENGTH),
-      placeholder: "Type your message…",
-      autocomplete: "off",
-      "aria-describedby": "ccr-error ccr-count",
-    });
-    ui.send = h("button", { id: "ccr-send", class: "ccr-send", type: "submit" }, "Send");
-    ui.count = h("p", { id: "ccr-count", class: "ccr-count", hidden: true });
-    ui.error = h("p", { id: "ccr-error", class: "ccr-error", role: "alert", hidden: true });
-    ui.form = h(
-      "form",
-      { id: "ccr-form", class: "ccr-form", novalidate: true },
-      h("label", { for: "ccr-input", class: "ccr-sr-only" }, "Your message"),
-      h("div", { class: "ccr-compose" }, ui.input, ui.send),
-      ui.error,
-      ui.count
-    );
-    ui.panel = h(
-      "section",
-      { id: "ccr-panel", class: "ccr-panel", role: "dialog", "aria-labelledby": "ccr-title", hidden: true },
-      h(
-        "header",
-        { class: "ccr-header" },
-        h("div", { class: "ccr-heading" }, h("h2", { id: "ccr-title", class: "ccr-title" }, "Chat with us"), ui.status),
-        ui.close
-      ),
-      ui.connection,
-      ui.transcript,
-      ui.typing,
-      ui.form
-    );
-    ui.root = h("div", { id: "ccr-root", class: "ccr-root" }, ui.panel, ui.launcher);
-    document.body.append(ui.root);
-
-    ui.launcher.addEventListener("click", () => (ui.panel.hidden ? openPanel() : closePanel()));
-    ui.close.addEventListener("click", () => closePanel());
-    ui.panel.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") closePanel();
-    });
-    ui.form.addEventListener("submit", (event) => {
-      event.preventDefault();
-      submitInput();
-    });
-    ui.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        submitInput();
-      }
-    });
-    ui.input.addEventListener("input", onInput);
-    ui.transcript.addEventListener("click", (event) => {
-      const chip = event.target.closest(".ccr-button");
-      if (chip && !chip.disabled) sendText(chip.dataset.payload, chip.textContent);
-    });
-  }
-
-  function openPanel({ focus = true } = {}) {
-    ui.panel.hidden = false;
-    ui.launcher.setAttribute("aria-expanded", "true");
-    ui.root.classList.add("ccr-open");
-    storageSet("sessionStorage", OPEN_KEY, "1");
-    setUnread(0);
-    connect();
-    scrollToEnd();
-    if (focus) ui.input.focus();
-  }
-
-  function closePanel() {
-    ui.panel.hidden = true;
-    ui.launcher.setAttribute("aria-expanded", "false");
-    ui.root.classList.remove("ccr-open");
-    storageSet("sessionStorage", OPEN_KEY, null);
-    ui.launcher.focus();
-  }
-
-  let unreadCount = 0;
-  function setUnread(count) {
-    unreadCount = count;
-    ui.unread.hidden = count === 0;
-    ui.unread.textContent = count > 9 ? "9+" : String(count);
-    ui.launcher.setAttribute(
-      "aria-label",
-      count ? `Chat with us, ${count} new message${count === 1 ? "" : "s"}` : "Chat with us"
-    );
-  }
-
-  function showError(sentence) {
-    ui.error.textContent = sentence;
-    ui.error.hidden = false;
-    ui.input.setAttribute("aria-invalid", "true");
-  }
-
-  function clearError() {
-    ui.error.hidden = true;
-    ui.error.textContent = "";
-    ui.input.removeAttribute("aria-invalid");
-  }
-
-  function showConnection(sentence) {
-    ui.connection.textContent = sentence || "";
-    ui.connection.hidden = !sentence;
-  }
-
-  function setStatus(status, agent) {
-    const text = STATUS_TEXT[status];
-    ui.status.textContent = text ? text(agent) : "";
-    ui.status.dataset.status = status || "";
-    if (status !== "agent") hideRemoteTyping();
-  }
-
-  function isNearBottom() {
-    const t = ui.transcript;
-    return t.scrollHeight - t.scrollTop - t.clientHeight < 80;
-  }
-
-  function scrollToEnd() {
-    ui.transcript.scrollTop = ui.transcript.scrollHeight;
-  }
-
-  function autosize() {
-    ui.input.style.height = "auto";
-    ui.input.style.height = `${Math.min(ui.input.scrollHeight, 140)}px`;
-  }
-
-  function updateCount() {
-    const length = ui.input.value.length;
-    ui.count.hidden = length < COUNTER_FROM;
-    ui.count.textContent = `${length} / ${MAX_LENGTH} characters`;
-  }
-
-  // --- transcript ----------------------------------------------------------------------------
-
-  const rendered = new Map(); // message id -> <li>
-  // Button payloads are stored as the customer's text; show the button's title for them instead.
-  const payloadTitles = new Map();
-
-  function messageElement(sender, text, createdAt) {
-    const time = formatTime(createdAt);
-    return h(
-      "li",
-      { class: "ccr-msg", "data-sender": sender },
-      h("span", { class: "ccr-sr-only" }, `${SENDER_LABEL[sender] || "Message"}: `),
-      h("div", { class: "ccr-bubble" }, text),
-      time ? h("time", { class: "ccr-time", datetime: createdAt }, time) : null
-    );
-  }
-
-  function renderMessage(message) {
-    const sender = SENDER_LABEL[message.sender] ? message.sender : "system";
-    const buttons = Array.isArray(message.buttons) ? message.buttons : [];
-    for (const button of buttons) payloadTitles.set(String(button.payload), String(button.title));
-    const text = sender === "customer" ? payloadTitles.get(message.text) || message.text : message.text;
-    const item = messageElement(sender, String(text ?? ""), message.created_at);
-    item.dataset.id = String(message.id);
-    if (buttons.length) {
-      const group = h("div", { class: "ccr-buttons", role: "group", "aria-label": "Suggested replies" });
-      for (const button of buttons) {
-        const chip = h("button", { class: "ccr-button", type: "button" }, String(button.title));
-        chip.dataset.payload = String(button.payload);
-        group.append(chip);
-      }
-      item.querySelector(".ccr-bubble").after(group);
-    }
-    rendered.set(message.id, item);
-    return item;
-  }
-
-  /** Server messages go above the customer's still-pending ones, which stay at the bottom. */
-  function insertMessage(item) {
-    ui.transcript.insertBefore(item, ui.transcript.querySelector(".ccr-pending"));
-  }
-
-  /** Only the suggestions after the customer's last message can still be chosen. */
-  function refreshButtons() {
-    const items = ui.transcript.querySelectorAll(".ccr-msg");
-    let current = true;
-    for (let i = items.length - 1; i >= 0; i--) {
-      for (const chip of items[i].querySelectorAll(".ccr-button")) chip.disabled = !current;
-      if (items[i].dataset.sender === "customer") current = false;
-    }
-  }
-
-  // --- sending -------------------------------------------------------------------------------
-
-  // Messages shown optimistically and not yet acknowledged, oldest first: client_msg_id -> entry.
-  // They are re-sent with the same client_msg_id after a reconnect; the server stores each once.
-  const outbox = new Map();
-
-  function submitInput() {
-    const text = ui.input.value.trim();
-    if (!text) return;
-    if (text.length > MAX_LENGTH) {
-      showError(`Messages can be at most ${MAX_LENGTH} characters long.`);
-      return;
-    }
-    ui.input.value = "";
-    autosize();
-    updateCount();
-    sendText(text, null);
-    ui.input.focus();
-  }
-
-  function sendText(text, buttonTitle) {
-    if (!text) return;
-    clearError();
-    stopTyping();
-    const entry = {
-      clientMsgId: randomId(24),
-      text,
-      fromInput: buttonTitle === null,
-      attempt: 0,
-      element: messageElement("customer", buttonTitle || text, new Date().toISOString()),
+    const STATUS_TEXT = {
+      bot: () => "You're chatting with the assistant",
+      queued: () => "Waiting for an agent…",
+      agent: (agent) => `You're chatting with ${(agent && agent.name) || "an agent"}`,
+      resolved: () => "Conversation resolved",
     };
-    entry.element.classList.add("ccr-pending");
-    entry.element.setAttribute("aria-busy", "true");
-    outbox.set(entry.clientMsgId, entry);
-    ui.transcript.append(entry.element);
-    refreshButtons();
-    scrollToEnd();
-    if (socket && socket.connected) emitEntry(entry);
-    else connect(); // sent by flushOutbox() once connected
-  }
+    const SENDER_LABEL = { customer: "You", bot: "Assistant", agent: "Agent", system: "Notice" };
 
-  function emitEntry(entry) {
-    const attempt = ++entry.attempt;
-    socket
-      .timeout(ACK_TIMEOUT_MS)
-      .emit("customer_message", { text: entry.text, client_msg_id: entry.clientMsgId }, (err, ack) => {
-        if (outbox.get(entry.clientMsgId) !== entry) return; // settled meanwhile
-        if (err) {
-          // No answer in time. Re-sending is safe: the server dedupes by client_msg_id.
-          if (attempt === entry.attempt && socket.connected) emitEntry(entry);
-          return;
+    // --- small helpers -----------------------------------------------------------------------
+
+    function storageGet(storage, key) {
+      try {
+        return window[storage].getItem(key);
+      } catch (err) {
+        return null; // storage can be blocked (private mode, strict privacy settings)
+      }
+    }
+
+    function storageSet(storage, key, value) {
+      try {
+        if (value === null) window[storage].removeItem(key);
+        else window[storage].setItem(key, value);
+      } catch (err) {
+        /* the widget still works for this page view */
+      }
+    }
+
+    function loadVisitorId() {
+      const stored = storageGet("localStorage", VISITOR_KEY);
+      if (stored && /^[A-Za-z0-9_-]{8,64}$/.test(stored)) return stored;
+      const id = randomId(32);
+      storageSet("localStorage", VISITOR_KEY, id);
+      return id;
+    }
+
+    function svgIcon(pathData) {
+      const ns = "http://www.w3.org/2000/svg";
+      const svg = document.createElementNS(ns, "svg");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("aria-hidden", "true");
+      svg.setAttribute("focusable", "false");
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", pathData);
+      svg.append(path);
+      return svg;
+    }
+
+    // --- DOM ---------------------------------------------------------------------------------
+
+    const ui = {};
+    const { isNearBottom, scrollToEnd } = chat.scrolling(() => ui.transcript);
+
+    function buildUi() {
+      ui.unread = h("span", { id: "ccr-unread", class: "ccr-unread", hidden: true });
+      ui.launcher = h(
+        "button",
+        { id: "ccr-launcher", class: "ccr-launcher", type: "button", "aria-expanded": "false", "aria-controls": "ccr-panel" },
+        svgIcon("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"),
+        h("span", { class: "ccr-launcher-label" }, "Chat with us"),
+        ui.unread
+      );
+
+      ui.status = h("p", { id: "ccr-status", class: "ccr-status", role: "status" }, "Connecting…");
+      ui.close = h(
+        "button",
+        { id: "ccr-close", class: "ccr-close", type: "button", "aria-label": "Close chat" },
+        svgIcon("M6 6l12 12M18 6L6 18")
+      );
+      ui.connection = h("p", { id: "ccr-connection", class: "ccr-connection", role: "status", hidden: true });
+      ui.transcript = h("ol", {
+        id: "ccr-transcript",
+        class: "ccr-transcript",
+        role: "log",
+        "aria-live": "polite",
+        "aria-label": "Conversation",
+        tabindex: "0",
+      });
+      ui.typing = h("p", { id: "ccr-typing", class: "ccr-typing", hidden: true }, "Agent is typing…");
+      ui.input = h("textarea", {
+        id: "ccr-input",
+        class: "ccr-input",
+        rows: "1",
+        maxlength: String(MAX_LENGTH),
+        placeholder: "Type your message…",
+        autocomplete: "off",
+        "aria-describedby": "ccr-error ccr-count",
+      });
+      ui.send = h("button", { id: "ccr-send", class: "ccr-send", type: "submit" }, "Send");
+      ui.count = h("p", { id: "ccr-count", class: "ccr-count", hidden: true });
+      ui.error = h("p", { id: "ccr-error", class: "ccr-error", role: "alert", hidden: true });
+      ui.form = h(
+        "form",
+        { id: "ccr-form", class: "ccr-form", novalidate: true },
+        h("label", { for: "ccr-input", class: "ccr-sr-only" }, "Your message"),
+        h("div", { class: "ccr-compose" }, ui.input, ui.send),
+        ui.error,
+        ui.count
+      );
+      ui.panel = h(
+        "section",
+        { id: "ccr-panel", class: "ccr-panel", role: "dialog", "aria-labelledby": "ccr-title", hidden: true },
+        h(
+          "header",
+          { class: "ccr-header" },
+          h("div", { class: "ccr-heading" }, h("h2", { id: "ccr-title", class: "ccr-title" }, "Chat with us"), ui.status),
+          ui.close
+        ),
+        ui.connection,
+        ui.transcript,
+        ui.typing,
+        ui.form
+      );
+      ui.root = h("div", { id: "ccr-root", class: "ccr-root" }, ui.panel, ui.launcher);
+      document.body.append(ui.root);
+
+      ui.launcher.addEventListener("click", () => (ui.panel.hidden ? openPanel() : closePanel()));
+      ui.close.addEventListener("click", () => closePanel());
+      ui.panel.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") closePanel();
+      });
+      chat.bindComposer(ui.form, ui.input, submitInput);
+      ui.input.addEventListener("input", onInput);
+      ui.transcript.addEventListener("click", (event) => {
+        const chip = event.target.closest(".ccr-button");
+        if (chip && !chip.disabled) sendText(chip.dataset.payload, chip.textContent);
+      });
+    }
+
+    function openPanel({ focus = true } = {}) {
+      ui.panel.hidden = false;
+      ui.launcher.setAttribute("aria-expanded", "true");
+      ui.root.classList.add("ccr-open");
+      storageSet("sessionStorage", OPEN_KEY, "1");
+      setUnread(0);
+      connect();
+      scrollToEnd();
+      if (focus) ui.input.focus();
+    }
+
+    function closePanel() {
+      ui.panel.hidden = true;
+      ui.launcher.setAttribute("aria-expanded", "false");
+      ui.root.classList.remove("ccr-open");
+      storageSet("sessionStorage", OPEN_KEY, null);
+      ui.launcher.focus();
+    }
+
+    let unreadCount = 0;
+    function setUnread(count) {
+      unreadCount = count;
+      ui.unread.hidden = count === 0;
+      ui.unread.textContent = count > 9 ? "9+" : String(count);
+      ui.launcher.setAttribute(
+        "aria-label",
+        count ? `Chat with us, ${count} new message${count === 1 ? "" : "s"}` : "Chat with us"
+      );
+    }
+
+    function showError(sentence) {
+      ui.error.textContent = sentence;
+      ui.error.hidden = false;
+      ui.input.setAttribute("aria-invalid", "true");
+    }
+
+    function clearError() {
+      ui.error.hidden = true;
+      ui.error.textContent = "";
+      ui.input.removeAttribute("aria-invalid");
+    }
+
+    function showConnection(sentence) {
+      ui.connection.textContent = sentence || "";
+      ui.connection.hidden = !sentence;
+    }
+
+    function setStatus(status, agent) {
+      const text = STATUS_TEXT[status];
+      ui.status.textContent = text ? text(agent) : "";
+      ui.status.dataset.status = status || "";
+      if (status !== "agent") hideRemoteTyping();
+    }
+
+
+    function autosize() {
+      ui.input.style.height = "auto";
+      ui.input.style.height = `${Math.min(ui.input.scrollHeight, 140)}px`;
+    }
+
+    function updateCount() {
+      const length = ui.input.value.length;
+      ui.count.hidden = length < COUNTER_FROM;
+      ui.count.textContent = `${length} / ${MAX_LENGTH} characters`;
+    }
+
+    // --- transcript --------------------------------------------------------------------------
+
+    const rendered = new Map(); // message id -> <li>
+    // Button payloads are stored as the customer's text; show the button's title for them instead.
+    const payloadTitles = new Map();
+
+    function messageElement(sender, text, createdAt) {
+      const time = formatTime(createdAt);
+      return h(
+        "li",
+        { class: "ccr-msg", "data-sender": sender },
+        h("span", { class: "ccr-sr-only" }, `${SENDER_LABEL[sender] || "Message"}: `),
+        h("div", { class: "ccr-bubble" }, text),
+        time ? h("time", { class: "ccr-time", datetime: createdAt }, time) : null
+      );
+    }
+
+    function renderMessage(message) {
+      const sender = SENDER_LABEL[message.sender] ? message.sender : "system";
+      const buttons = Array.isArray(message.buttons) ? message.buttons : [];
+      for (const button of buttons) payloadTitles.set(String(button.payload), String(button.title));
+      const text = sender === "customer" ? payloadTitles.get(message.text) || message.text : message.text;
+      const item = messageElement(sender, String(text ?? ""), message.created_at);
+      item.dataset.id = String(message.id);
+      if (buttons.length) {
+        const group = h("div", { class: "ccr-buttons", role: "group", "aria-label": "Suggested replies" });
+        for (const button of buttons) {
+          const chip = h("button", { class: "ccr-button", type: "button" }, String(button.title));
+          chip.dataset.payload = String(button.payload);
+          group.append(chip);
         }
-        settle(entry, ack);
-      });
-  }
-
-  function flushOutbox() {
-    for (const entry of outbox.values()) emitEntry(entry);
-  }
-
-  function markStored(entry, id) {
-    outbox.delete(entry.clientMsgId);
-    const existing = rendered.get(id);
-    if (existing && existing !== entry.element) {
-      entry.element.remove(); // already on screen from the server's echo or the history
-      return;
+        item.querySelector(".ccr-bubble").after(group);
+      }
+      rendered.set(message.id, item);
+      return item;
     }
-    entry.element.classList.remove("ccr-pending");
-    entry.element.removeAttribute("aria-busy");
-    entry.element.dataset.id = String(id);
-    rendered.set(id, entry.element);
-  }
 
-  function settle(entry, ack) {
-    if (ack && ack.ok) {
-      markStored(entry, ack.id);
-    } else {
-      outbox.delete(entry.clientMsgId);
-      entry.element.remove();
-      showError((ack && ack.error) || "Your message could not be sent. Please try again.");
-      // Keep what the customer typed so nothing is lost.
-      if (entry.fromInput && !ui.input.value) {
-        ui.input.value = entry.text;
-        autosize();
-        updateCount();
+    /** Only the suggestions after the customer's last message can still be chosen. */
+    function refreshButtons() {
+      const items = ui.transcript.querySelectorAll(".ccr-msg");
+      let current = true;
+      for (let i = items.length - 1; i >= 0; i--) {
+        for (const chip of items[i].querySelectorAll(".ccr-button")) chip.disabled = !current;
+        if (items[i].dataset.sender === "customer") current = false;
       }
     }
-    refreshButtons();
-  }
 
-  /** The server echoes the customer's own message; it may arrive before the ack. */
-  function adoptPending(message) {
-    for (const entry of outbox.values()) {
-      if (entry.text === message.text) {
-        markStored(entry, message.id);
-        return true;
-      }
+    // --- sending -----------------------------------------------------------------------------
+
+    // The customer's messages shown before the server acknowledged them.
+    const outbox = chat.createOutbox({
+      socket: () => socket,
+      event: "customer_message",
+      payload: (entry) => ({ text: entry.text }),
+      settle,
+      pendingClass: "ccr-pending",
+    });
+
+    function submitInput() {
+      const text = chat.readMessage(ui.input, showError);
+      if (!text) return;
+      ui.input.value = "";
+      autosize();
+      updateCount();
+      sendText(text, null);
+      ui.input.focus();
     }
-    return false;
-  }
 
-  // --- typing --------------------------------------------------------------------------------
-
-  let typingSent = false;
-  let typingSentAt = 0;
-  let typingIdleTimer = null;
-  let remoteTypingTimer = null;
-
-  function onInput() {
-    autosize();
-    updateCount();
-    if (!socket || !socket.connected) return;
-    if (!ui.input.value.trim()) {
-      stopTyping();
-      return;
-    }
-    const now = Date.now();
-    if (!typingSent || now - typingSentAt > TYPING_REFRESH_MS) {
-      socket.emit("typing", { typing: true });
-      typingSent = true;
-      typingSentAt = now;
-    }
-    clearTimeout(typingIdleTimer);
-    typingIdleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
-  }
-
-  function stopTyping() {
-    clearTimeout(typingIdleTimer);
-    if (typingSent && socket && socket.connected) socket.emit("typing", { typing: false });
-    typingSent = false;
-  }
-
-  function hideRemoteTyping() {
-    clearTimeout(remoteTypingTimer);
-    if (ui.typing) ui.typing.hidden = true;
-  }
-
-  // --- socket --------------------------------------------------------------------------------
-
-  const visitorId = loadVisitorId();
-  let socket = null;
-  let connecting = false;
-
-  function connect() {
-    if (socket || connecting) return;
-    connecting = true;
-    loadSocketIo()
-      .then((io) => {
-        socket = io(`${server}/chat`, { auth: { visitor_id: visitorId } });
-        socket.on("connect", onConnect);
-        socket.on("disconnect", onDisconnect);
-        socket.on("connect_error", onConnectError);
-        socket.on("history", onHistory);
-        socket.on("message", onMessage);
-        socket.on("conversation_status", (data) => setStatus(data.status, data.agent));
-        socket.on("typing", onRemoteTyping);
-      })
-      .catch(() => {
-        ui.status.textContent = "";
-        showConnection("The chat is unavailable right now. Please try again later.");
-      })
-      .finally(() => {
-        connecting = false;
+    function sendText(text, buttonTitle) {
+      if (!text) return;
+      clearError();
+      typing.stop();
+      const entry = outbox.add({
+        text,
+        fromInput: buttonTitle === null,
+        element: messageElement("customer", buttonTitle || text, new Date().toISOString()),
       });
-  }
-
-  function onConnect() {
-    showConnection(null);
-    flushOutbox();
-  }
-
-  function onDisconnect() {
-    typingSent = false;
-    hideRemoteTyping();
-    // socket.active is false only when the server closed the connection on purpose.
-    showConnection(socket.active ? "Reconnecting…" : "The chat was disconnected. Reload the page to continue.");
-  }
-
-  function onConnectError(err) {
-    if (socket.active) {
-      showConnection("Reconnecting…");
-    } else {
-      // Refused by the server (for example an invalid visitor id): its message is a sentence.
-      showConnection((err && err.message) || "The chat is unavailable right now.");
-    }
-  }
-
-  function onHistory(data) {
-    ui.transcript.replaceChildren();
-    rendered.clear();
-    payloadTitles.clear();
-    for (const message of data.messages || []) ui.transcript.append(renderMessage(message));
-    for (const entry of outbox.values()) ui.transcript.append(entry.element);
-    setStatus(data.status, data.agent);
-    const active = (data.messages || []).length > 0 && data.status !== "resolved";
-    storageSet("localStorage", ACTIVE_KEY, active ? "1" : null);
-    refreshButtons();
-    scrollToEnd();
-  }
-
-  function onMessage(message) {
-    if (rendered.has(message.id)) return;
-    const follow = isNearBottom();
-    if (message.sender === "customer" && adoptPending(message)) {
+      ui.transcript.append(entry.element);
       refreshButtons();
-      return;
+      scrollToEnd();
+      if (!outbox.emit(entry)) connect(); // sent by outbox.flush() once connected
     }
-    insertMessage(renderMessage(message));
-    if (message.sender === "agent") hideRemoteTyping();
-    if (message.sender !== "customer" && ui.panel.hidden) setUnread(unreadCount + 1);
-    storageSet("localStorage", ACTIVE_KEY, "1");
-    refreshButtons();
-    if (follow || message.sender === "customer") scrollToEnd();
-  }
 
-  function onRemoteTyping(data) {
-    if (data.sender && data.sender !== "agent") return;
-    clearTimeout(remoteTypingTimer);
-    ui.typing.hidden = !data.typing;
-    if (data.typing) {
-      remoteTypingTimer = setTimeout(hideRemoteTyping, REMOTE_TYPING_TTL_MS);
-      if (isNearBottom()) scrollToEnd();
+    function markStored(entry, id) {
+      const existing = rendered.get(id);
+      if (existing && existing !== entry.element) {
+        outbox.delete(entry);
+        entry.element.remove(); // already on screen from the server's echo or the history
+        return;
+      }
+      outbox.markStored(entry, id);
+      rendered.set(id, entry.element);
     }
-  }
 
-  // --- start ---------------------------------------------------------------------------------
+    function settle(entry, ack) {
+      if (ack && ack.ok) {
+        markStored(entry, ack.id);
+      } else {
+        outbox.delete(entry);
+        entry.element.remove();
+        showError((ack && ack.error) || "Your message could not be sent. Please try again.");
+        // Keep what the customer typed so nothing is lost.
+        if (entry.fromInput && !ui.input.value) {
+          ui.input.value = entry.text;
+          autosize();
+          updateCount();
+        }
+      }
+      refreshButtons();
+    }
 
-  injectStyles().then(() => {
+    /** The server echoes the customer's own message; it may arrive before the ack. */
+    function adoptPending(message) {
+      for (const entry of outbox.values()) {
+        if (entry.text === message.text) {
+          markStored(entry, message.id);
+          return true;
+        }
+      }
+      return false;
+    }
+
+    // --- typing ------------------------------------------------------------------------------
+
+    const typing = chat.createTypingNotifier({ socket: () => socket, payload: (key, on) => ({ typing: on }) });
+    let remoteTypingTimer = null;
+
+    function onInput() {
+      autosize();
+      updateCount();
+      if (socket && socket.connected) typing.typed("chat", Boolean(ui.input.value.trim()));
+    }
+
+    function hideRemoteTyping() {
+      clearTimeout(remoteTypingTimer);
+      if (ui.typing) ui.typing.hidden = true;
+    }
+
+    // --- socket ------------------------------------------------------------------------------
+
+    const visitorId = loadVisitorId();
+    let socket = null;
+    let connecting = false;
+
+    function connect() {
+      if (socket || connecting) return;
+      connecting = true;
+      loadSocketIo()
+        .then((io) => {
+          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId } });
+          socket.on("connect", onConnect);
+          socket.on("disconnect", onDisconnect);
+          socket.on("connect_error", onConnectError);
+          socket.on("history", onHistory);
+          socket.on("message", onMessage);
+          socket.on("conversation_status", (data) => setStatus(data.status, data.agent));
+          socket.on("typing", onRemoteTyping);
+        })
+        .catch(() => {
+          ui.status.textContent = "";
+          showConnection("The chat is unavailable right now. Please try again later.");
+        })
+        .finally(() => {
+          connecting = false;
+        });
+    }
+
+    function onConnect() {
+      showConnection(null);
+      outbox.flush();
+    }
+
+    function onDisconnect() {
+      typing.reset();
+      hideRemoteTyping();
+      // socket.active is false only when the server closed the connection on purpose.
+      showConnection(socket.active ? "Reconnecting…" : "The chat was disconnected. Reload the page to continue.");
+    }
+
+    function onConnectError(err) {
+      if (socket.active) {
+        showConnection("Reconnecting…");
+      } else {
+        // Refused by the server (for example an invalid visitor id): its message is a sentence.
+        showConnection((err && err.message) || "The chat is unavailable right now.");
+      }
+    }
+
+    function onHistory(data) {
+      ui.transcript.replaceChildren();
+      rendered.clear();
+      payloadTitles.clear();
+      for (const message of data.messages || []) ui.transcript.append(renderMessage(message));
+      for (const entry of outbox.values()) ui.transcript.append(entry.element);
+      setStatus(data.status, data.agent);
+      const active = (data.messages || []).length > 0 && data.status !== "resolved";
+      storageSet("localStorage", ACTIVE_KEY, active ? "1" : null);
+      refreshButtons();
+      scrollToEnd();
+    }
+
+    function onMessage(message) {
+      if (rendered.has(message.id)) return;
+      const follow = isNearBottom();
+      if (message.sender === "customer" && adoptPending(message)) {
+        refreshButtons();
+        return;
+      }
+      outbox.insert(ui.transcript, renderMessage(message));
+      if (message.sender === "agent") hideRemoteTyping();
+      if (message.sender !== "customer" && ui.panel.hidden) setUnread(unreadCount + 1);
+      storageSet("localStorage", ACTIVE_KEY, "1");
+      refreshButtons();
+      if (follow || message.sender === "customer") scrollToEnd();
+    }
+
+    function onRemoteTyping(data) {
+      if (data.sender && data.sender !== "agent") return;
+      clearTimeout(remoteTypingTimer);
+      ui.typing.hidden = !data.typing;
+      if (data.typing) {
+        remoteTypingTimer = setTimeout(hideRemoteTyping, REMOTE_TYPING_TTL_MS);
+        if (isNearBottom()) scrollToEnd();
+      }
+    }
+
+    // --- start -------------------------------------------------------------------------------
+
     buildUi();
     if (storageGet("sessionStorage", OPEN_KEY)) openPanel({ focus: false }); // restored, not asked for
     else if (storageGet("localStorage", ACTIVE_KEY)) connect(); // live updates and unread count
-  });
+  }
 })();
