@@ -10,6 +10,7 @@ from handoff.chat import conversations
 from handoff.db import get_or_raise, session_scope
 from handoff.errors import Conflict, ServiceError, clean_email, clean_text
 from handoff.models import CATEGORIES, Agent, Conversation
+from handoff.people import throttle
 from handoff.people.passwords import hash_password, verify_password
 from handoff.tickets.lifecycle import release_agent_tickets
 
@@ -45,14 +46,17 @@ def create(name, email, password, role: str = "agent", skills=()) -> dict:
         raise Conflict(f"An agent with the email {email} already exists.") from None
 
 
-def authenticate(email, password) -> int | None:
-    if not isinstance(email, str) or not isinstance(password, str):
-        return None
-    with session_scope() as s:
-        a = s.scalar(select(Agent).where(Agent.email == email.strip().lower()))
-        if a is None or not a.active or not verify_password(a.password_hash, password):
-            return None
-        return a.id
+def authenticate(email, password, address: str) -> dict:
+    """The active agent or admin, or a refusal: wrong credentials (401) or throttled (429)."""
+    password = password if isinstance(password, str) else ""
+
+    def verify(account: str) -> dict | None:
+        with session_scope() as s:
+            a = s.scalar(select(Agent).where(Agent.email == account))
+            ok = a is not None and a.active and verify_password(a.password_hash, password)
+            return agent_dict(a) if ok else None
+
+    return throttle.guarded(email, address, verify)
 
 
 def get(agent_id: int) -> dict:

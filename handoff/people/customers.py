@@ -61,17 +61,15 @@ def register(email, password, name=None, visitor_id: str | None = None) -> dict:
 
 def authenticate(email, password, address: str) -> dict:
     """The customer, or a refusal: wrong credentials (401) or throttled (429)."""
-    account = (email or "").strip().lower() if isinstance(email, str) else ""
-    throttle.check(account, address)
-    with session_scope() as s:
-        c = _registered(s, account) if account else None
-        ok = c is not None and verify_password(c.password_hash, password if isinstance(password, str) else "")
-        result = customer_dict(c) if ok else None
-    if result is None:
-        throttle.failed(account, address)
-        raise ServiceError("Wrong email or password.", 401)
-    throttle.succeeded(account)
-    return result
+    password = password if isinstance(password, str) else ""
+
+    def verify(account: str) -> dict | None:
+        with session_scope() as s:
+            c = _registered(s, account)
+            ok = c is not None and verify_password(c.password_hash, password)
+            return customer_dict(c) if ok else None
+
+    return throttle.guarded(email, address, verify)
 
 
 def get(customer_id: int) -> dict:

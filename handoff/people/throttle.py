@@ -18,6 +18,21 @@ class TooManyAttempts(ServiceError):
     status = 429
 
 
+def guarded(email, address: str, verify) -> dict:
+    """Log someone in under the throttle: `verify(account)` returns the person, or None for a wrong password.
+
+    Refuses with 429 after too many failures for the account or the address, 401 for wrong credentials.
+    """
+    account = email.strip().lower()[:254] if isinstance(email, str) else ""
+    check(account, address)
+    person = verify(account) if account else None
+    if person is None:
+        failed(account, address)
+        raise ServiceError("Wrong email or password.", 401)
+    succeeded(account)
+    return person
+
+
 def check(account: str, address: str) -> None:
     since = utcnow() - WINDOW
     with session_scope() as s:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 
 from handoff.config import PROJECT_ROOT
 from handoff.errors import ServiceError
-from handoff.people import agents, throttle
+from handoff.people import agents
 from handoff.people.auth import StaffUser, client_address, staff_required
 
 bp = Blueprint("pages", __name__)
@@ -37,20 +37,14 @@ def login():
     next_url = request.values.get("next")
     status = 200
     if request.method == "POST":
-        account = (request.form.get("email") or "").strip().lower()[:254]
         try:
-            throttle.check(account, client_address())
-            agent_id = agents.authenticate(account, request.form.get("password"))
-            if agent_id is None:
-                throttle.failed(account, client_address())
-                raise ServiceError("Wrong email or password.", 401)
+            agent = agents.authenticate(request.form.get("email"), request.form.get("password"), client_address())
         except ServiceError as err:
-            log.info("login refused email=%r status=%s", account[:80], err.status)
+            log.info("login refused email=%r status=%s", str(request.form.get("email"))[:80], err.status)
             error, status = err.message, err.status
         else:
-            throttle.succeeded(account)
-            login_user(StaffUser(agents.get(agent_id)))
-            log.info("login agent=%s", agent_id)
+            login_user(StaffUser(agent))
+            log.info("login agent=%s", agent["id"])
             return redirect(safe_local_url(next_url, url_for("pages.console")))
     return render_template("login.html", error=error, next=next_url or ""), status
 

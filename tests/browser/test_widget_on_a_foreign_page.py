@@ -11,8 +11,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from handoff.cli import SEED
 from handoff.config import PROJECT_ROOT
+from handoff.ops.cli import SEED
 
 
 def seeded_answer(slug: str) -> str:
