@@ -177,3 +177,7 @@ def restore(source: str, yes: bool) -> None:
         _fail(err)
     upgrade(url)
     click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else ""))
+
+
+if __name__ == "__main__":
+    main()

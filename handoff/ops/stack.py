@@ -88,9 +88,10 @@ class RunningStack:
         self.env = stack.env()
 
     def prepare_database(self) -> None:
-        careregistry = str(APP_BIN / "careregistry")
+        # `python -m` from the project root runs this checkout's code, as gunicorn and the actions do.
+        careregistry = [str(APP_BIN / "python"), "-m", "handoff.ops.cli"]
         for args in (["db", "upgrade"], ["seed-demo"]):
-            self._subprocess.run([careregistry, *args], env=self.env, cwd=PROJECT_ROOT, check=True,
+            self._subprocess.run([*careregistry, *args], env=self.env, cwd=PROJECT_ROOT, check=True,
                                  stdout=self._subprocess.DEVNULL)
 
     def start(self, name: str) -> None:
