@@ -1,13 +1,46 @@
 """GET /healthz: the state of the database, the Rasa server and the action server."""
 from __future__ import annotations
 
+import logging
+
 import requests
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from handoff.db import engine
+from handoff.db import connection_scope
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger("careregistry.health")
+_last_database_error: str | None = None
+
+# A write that changes nothing, rolled back: a database that answers SELECT 1 can still refuse every
+# write (read-only file or mount, a PostgreSQL standby after a fail-over), and then nothing a customer
+# types can be stored. Every DML statement needs a write transaction, on SQLite even when no row matches.
+_WRITE_PROBE = text("UPDATE knowledge_version SET version = version WHERE id = -1")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def database_writable() -> dict:
+    global _last_database_error
+    try:
+        with connection_scope() as conn:
+            conn.execute(_WRITE_PROBE)
+            raise _Rollback  # leaves the block through the rollback path
+    except _Rollback:
+        if _last_database_error is not None:
+            log.info("database writable again")
+        _last_database_error = None
+        return {"ok": True}
+    except Exception as err:  # any driver error means the database cannot take a customer's message
+        # The driver's message can name hosts: it goes to the log (once per change), not to the public page.
+        detail = str(getattr(err, "orig", None) or err).splitlines()[0][:200] if str(err) else ""
+        if detail != _last_database_error:
+            log.warning("database not writable error=%s detail=%r", type(err).__name__, detail)
+        _last_database_error = detail
+        return {"ok": False, "error": type(err).__name__}
 
 
 def _probe(url: str, timeout: float) -> dict:
@@ -21,14 +54,8 @@ def _probe(url: str, timeout: float) -> dict:
 @bp.get("/healthz")
 def healthz():
     cfg = current_app.config
-    try:
-        with engine().connect() as conn:
-            conn.execute(text("SELECT 1"))
-        database = {"ok": True}
-    except Exception as err:  # any driver error means the database is not usable
-        database = {"ok": False, "error": type(err).__name__}
     checks = {
-        "database": database,
+        "database": database_writable(),
         "rasa": _probe(f"{cfg['RASA_URL']}/version", cfg["HEALTH_TIMEOUT"]),
         "actions": _probe(f"{cfg['ACTIONS_URL']}/health", cfg["HEALTH_TIMEOUT"]),
     }
