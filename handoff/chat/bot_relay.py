@@ -2,16 +2,25 @@
 
 Rasa is reached with a bounded timeout. When it is down, slow or answers nothing, the customer is told so
 and offered a person or a ticket; the two offers work without the bot.
+
+A message is stored and acknowledged before it is relayed, so a process that dies in between leaves a
+question nobody answers; the next process to start relays those again (`answer_unanswered`).
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import requests
+from sqlalchemy import func, select, update
 
 from handoff.chat import conversations
+from handoff.db import connection_scope
+from handoff.models import Conversation, Message, utcnow
 
 log = logging.getLogger("careregistry.bot_relay")
 
@@ -79,6 +88,51 @@ class BotRelay:
             return
         conversations.post_system_message(conversation_id, BOT_DOWN, OFFER)
 
+    def answer_unanswered(self, stored_before: datetime, max_age: timedelta = timedelta(hours=24)) -> int:
+        """Relay again, once, the customer messages stored before `stored_before` that nothing answered
+        while the bot owned the conversation: the process that acknowledged them died before the bot's
+        reply was stored. Returns how many were relayed.
+
+        Each conversation is claimed with a compare-and-set on its updated_at, and only while nothing
+        changed it since `stored_before` (a claim by another process does), so processes starting
+        together relay a message once between them. Older questions than `max_age` are left to the
+        transcript: their customer has gone, and an agent reading it sees them.
+        """
+        pending = _unanswered(stored_before, stored_before - max_age)
+        claimed = [(cid, texts) for cid, (seen, texts) in pending.items()
+                   if (seen is None or seen < stored_before) and _claim(cid, seen)]
+        if not claimed:
+            return 0
+        log.info("relaying unanswered messages conversations=%s messages=%s",
+                 len(claimed), sum(len(texts) for _, texts in claimed))
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="relay-again") as pool:
+            for cid, texts in claimed:
+                pool.submit(self._relay_all, cid, texts)
+        return sum(len(texts) for _, texts in claimed)
+
+    def _relay_all(self, conversation_id: int, texts: list[str]) -> None:
+        for text in texts:
+            try:
+                self.relay(conversation_id, text)
+            except Exception:  # one conversation's failure must not keep the others unanswered
+                log.exception("relaying again failed conversation=%s", conversation_id)
+                return
+
+    def wait_for_rasa(self, timeout: float) -> bool:
+        """Whether Rasa answers within `timeout` seconds: after a restart of everything the service is
+        up long before Rasa has loaded its model, and questions relayed too early would only get the
+        "not available" offer."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self._http.get(self.url.rsplit("/webhooks/", 1)[0] + "/version", timeout=2).ok:
+                    return True
+            except requests.RequestException:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(2)
+
     @staticmethod
     def _ticket_opened(conversation_id: int, number: int, email_known: bool) -> None:
         tail = ("We'll reply by email." if email_known
@@ -87,3 +141,34 @@ class BotRelay:
             conversation_id, f"No agent is available right now, so I've opened ticket #{number} with our "
             f"conversation. {tail}")
 
+
+
+_messages, _conversations = Message.__table__, Conversation.__table__
+
+
+def _unanswered(stored_before: datetime, stored_after: datetime) -> dict[int, tuple[datetime, list[str]]]:
+    """Bot-owned conversations whose last messages are the customer's, stored in the window: conversation
+    id -> (its updated_at as read, the customer's trailing texts in order)."""
+    reply = _messages.alias("reply")
+    answered_up_to = (select(func.coalesce(func.max(reply.c.id), 0))
+                      .where(reply.c.conversation_id == _messages.c.conversation_id, reply.c.sender != "customer")
+                      .scalar_subquery())
+    query = (select(_messages.c.conversation_id, _conversations.c.updated_at, _messages.c.text)
+             .join(_conversations, _conversations.c.id == _messages.c.conversation_id)
+             .where(_conversations.c.status == "bot", _messages.c.sender == "customer",
+                    _messages.c.created_at < stored_before, _messages.c.created_at >= stored_after,
+                    _messages.c.id > answered_up_to)
+             .order_by(_messages.c.id))
+    pending: dict[int, tuple[datetime, list[str]]] = {}
+    with connection_scope() as conn:
+        for cid, updated_at, text in conn.execute(query):
+            pending.setdefault(cid, (updated_at, []))[1].append(text)
+    return pending
+
+
+def _claim(conversation_id: int, seen_updated_at: datetime | None) -> bool:
+    with connection_scope() as conn:
+        return conn.execute(update(_conversations)
+                            .where(_conversations.c.id == conversation_id, _conversations.c.status == "bot",
+                                   _conversations.c.updated_at.is_not_distinct_from(seen_updated_at))
+                            .values(updated_at=utcnow())).rowcount == 1

@@ -1,0 +1,71 @@
+"""A worker that dies between acknowledging a customer's message and storing the bot's reply: the next
+process answers that message, once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from handoff.chat import conversations
+from handoff.chat.bot_relay import BotRelay
+from handoff.db import session_scope
+from handoff.models import Message, utcnow
+from tests.fakes import at_once
+
+
+def transcript(cid):
+    with session_scope() as s:
+        return [(m.sender, m.text) for m in s.scalars(select(Message).where(Message.conversation_id == cid)
+                                                        .order_by(Message.id))]
+
+
+def acknowledged_then_died(visitor, *texts):
+    """What a killed worker leaves behind: the customer's messages stored, no relay ever ran."""
+    cid = conversations.open_for_visitor(visitor)
+    for i, text in enumerate(texts):
+        conversations.post_customer_message(cid, text, f"{visitor}-{i}")
+    return cid
+
+
+def test_unanswered_messages_are_relayed_again_once_in_order(app, fake_rasa):
+    relay = app.extensions["relay"]
+    lost = acknowledged_then_died("visitor-lost-1", "where is my parcel?", "order 1234")
+    answered = acknowledged_then_died("visitor-fine-1", "hello")
+    conversations.post_bot_message(answered, "Hi! How can I help?")
+    restarted = utcnow() + timedelta(milliseconds=1)
+
+    assert relay.answer_unanswered(restarted) == 2
+    assert transcript(lost) == [("customer", "where is my parcel?"), ("customer", "order 1234"),
+                                ("bot", "bot heard: where is my parcel?"), ("bot", "bot heard: order 1234")]
+    assert fake_rasa.messages_from(answered) == []
+    assert relay.answer_unanswered(restarted) == 0, "a second start-up must not relay them again"
+    assert fake_rasa.messages_from(lost) == ["where is my parcel?", "order 1234"]
+
+
+def test_what_is_not_the_bots_or_came_after_the_restart_is_left_alone(app, fake_rasa, make_agent):
+    relay = app.extensions["relay"]
+    queued = acknowledged_then_died("visitor-queued-1", "I want a person")
+    agent = make_agent()
+    from handoff.chat import presence
+
+    presence.connected(agent["id"])
+    assert conversations.request_handoff(queued, "customer_request")["status"] == "queued"
+    restarted = utcnow() + timedelta(milliseconds=1)
+    live = acknowledged_then_died("visitor-live-1", "typed after the restart")  # the new process relays it
+
+    assert relay.answer_unanswered(restarted) == 0
+    assert fake_rasa.received == []
+    assert transcript(queued)[-1] == ("customer", "I want a person")
+
+
+def test_two_processes_starting_together_answer_each_message_once(app, fake_rasa):
+    cids = [acknowledged_then_died(f"visitor-race-{i}", f"question {i}") for i in range(6)]
+    restarted = utcnow() + timedelta(milliseconds=1)
+    processes = [BotRelay(app.config["RASA_URL"], 2.0) for _ in range(3)]
+
+    relayed = at_once(lambda r=r: r.answer_unanswered(restarted) for r in processes)
+
+    assert sum(relayed) == 6
+    for i, cid in enumerate(cids):
+        assert fake_rasa.messages_from(cid) == [f"question {i}"]
+        assert [sender for sender, _ in transcript(cid)] == ["customer", "bot"]
