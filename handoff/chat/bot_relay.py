@@ -89,9 +89,12 @@ class BotRelay:
         conversations.post_system_message(conversation_id, BOT_DOWN, OFFER)
 
     def answer_unanswered(self, stored_before: datetime, max_age: timedelta = timedelta(hours=24)) -> int:
-        """Relay again, once, the customer messages stored before `stored_before` that nothing answered
-        while the bot owned the conversation: the process that acknowledged them died before the bot's
-        reply was stored. Returns how many were relayed.
+        """Relay again, once, the customer messages stored before `stored_before` (the start of this
+        process) that nothing answered while the bot owned the conversation: the process that
+        acknowledged them died before the bot's reply was stored. Returns how many were relayed.
+
+        Only replies stored before `stored_before` count: a customer who typed again after the restart
+        and got an answer still gets one to the question that was lost.
 
         Each conversation is claimed with a compare-and-set on its updated_at, and only while nothing
         changed it since `stored_before` (a claim by another process does), so processes starting
@@ -147,11 +150,12 @@ _messages, _conversations = Message.__table__, Conversation.__table__
 
 
 def _unanswered(stored_before: datetime, stored_after: datetime) -> dict[int, tuple[datetime, list[str]]]:
-    """Bot-owned conversations whose last messages are the customer's, stored in the window: conversation
-    id -> (its updated_at as read, the customer's trailing texts in order)."""
+    """Bot-owned conversations whose last messages before `stored_before` are the customer's, stored in the
+    window: conversation id -> (its updated_at as read, those texts in order)."""
     reply = _messages.alias("reply")
     answered_up_to = (select(func.coalesce(func.max(reply.c.id), 0))
-                      .where(reply.c.conversation_id == _messages.c.conversation_id, reply.c.sender != "customer")
+                      .where(reply.c.conversation_id == _messages.c.conversation_id, reply.c.sender != "customer",
+                             reply.c.created_at < stored_before)
                       .scalar_subquery())
     query = (select(_messages.c.conversation_id, _conversations.c.updated_at, _messages.c.text)
              .join(_conversations, _conversations.c.id == _messages.c.conversation_id)

@@ -179,5 +179,25 @@ def restore(source: str, yes: bool) -> None:
     click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else ""))
 
 
+@main.command("service-files", with_appcontext=False)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Directory to write them to.")
+@click.option("--format", "fmt", type=click.Choice(["systemd", "supervisord"]), default="systemd", show_default=True)
+@click.option("--user", default="careregistry", show_default=True, help="The account the processes run as.")
+@click.option("--env-file", default="/etc/careregistry/careregistry.env", show_default=True,
+              help="Where the units read the settings from (systemd).")
+def service_files(out: str, fmt: str, user: str, env_file: str) -> None:
+    """Write systemd units (or a supervisord config) that run the three processes and restart them."""
+    from handoff.ops import supervision
+
+    for path in supervision.write_service_files(Path(out), fmt, user=user, env_file=Path(env_file)):
+        click.echo(f"Wrote {path}")
+    if fmt == "systemd":
+        click.echo(f"Install: copy the units to /etc/systemd/system/ and careregistry.env to {env_file} (mode "
+                   "600), then `systemctl daemon-reload && systemctl enable --now careregistry.target`.")
+    else:
+        click.echo("Start: `supervisord -c careregistry-supervisord.conf` with the settings of careregistry.env "
+                   "in its environment; `supervisorctl -c careregistry-supervisord.conf status` shows the processes.")
+
+
 if __name__ == "__main__":
     main()

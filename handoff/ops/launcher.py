@@ -1,17 +1,20 @@
-"""`make run`: start Rasa, the action server and the handoff service under one process manager,
-wait until all are healthy, then say where to click and how to log in. Ctrl-C stops everything."""
+"""`make run`: start Rasa, the action server and the handoff service under supervisord, which restarts
+any of them that dies; wait until all are healthy, then say where to click and how to log in.
+Ctrl-C stops everything."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 import threading
 import time
 
 import requests
-from honcho.manager import Manager
 
 from handoff.config import PROJECT_ROOT
 from handoff.ops.stack import Stack
+from handoff.ops.supervision import supervisord_command, supervisord_conf, write_private
 
 READY_TIMEOUT = 300
 
@@ -47,7 +50,9 @@ def banner(stack: Stack) -> str:
         lines.append("  Log in with:")
         for person in json.loads(logins.read_text()):
             lines.append(f"    {person['role']:<6} {person['email']:<22} password {person['password']}")
-    lines += ["", "  Press Ctrl-C to stop everything.", "=" * 64, ""]
+    lines += ["", f"  Logs: {stack.var_dir / 'log'}/{{web,rasa,actions}}.log",
+              "  A process that stops is started again by itself; /healthz names it meanwhile.",
+              "  Press Ctrl-C to stop everything.", "=" * 64, ""]
     return "\n".join(lines)
 
 
@@ -56,22 +61,31 @@ def main() -> int:
     if not (PROJECT_ROOT / "models" / "current.tar.gz").exists():
         print("No trained bot model: run `make run` (it trains one) or `make model`.", file=sys.stderr)
         return 1
-    manager = Manager()
-    env = stack.env()
-    for name, cmd in stack.shell_commands().items():
-        manager.add_process(name, cmd, env=env, cwd=str(PROJECT_ROOT))
+    log_dir = stack.var_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    conf = stack.var_dir / "supervisord.conf"
+    write_private(conf, supervisord_conf(stack, log_dir=log_dir, run_dir=stack.var_dir, foreground=True))
+    # supervisord puts each process in a process group of its own, so Ctrl-C reaches only supervisord
+    # (and this launcher), and supervisord stops them in order.
+    supervisord = subprocess.Popen(supervisord_command(conf), env=stack.env(), cwd=PROJECT_ROOT)
 
     def announce() -> None:
         health = wait_healthy(stack.handoff_url, progress=lambda m: print(m, flush=True))
+        if supervisord.poll() is not None:
+            return
         if health is None:
-            print("Not everything came up within 5 minutes; the log lines above name the part that failed. "
-                  f"Check {stack.handoff_url}/healthz.", flush=True)
+            print("Not everything came up within 5 minutes; /healthz names the part, its log in "
+                  f"{log_dir} says why. Check {stack.handoff_url}/healthz.", flush=True)
         else:
             print(banner(stack), flush=True)
 
     threading.Thread(target=announce, daemon=True).start()
-    manager.loop()
-    return manager.returncode or 0
+    while True:
+        try:
+            return supervisord.wait()
+        except KeyboardInterrupt:
+            print("Stopping everything ...", flush=True)
+            supervisord.send_signal(signal.SIGINT)  # already sent by the terminal; harmless twice
 
 
 if __name__ == "__main__":

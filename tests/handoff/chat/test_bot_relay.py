@@ -2,7 +2,7 @@
 process answers that message, once."""
 from __future__ import annotations
 
-from datetime import timedelta
+import time
 
 from sqlalchemy import select
 
@@ -19,6 +19,14 @@ def transcript(cid):
                                                         .order_by(Message.id))]
 
 
+def restart():
+    """The moment a new process starts: after everything stored so far, before anything stored next."""
+    time.sleep(0.005)
+    moment = utcnow()
+    time.sleep(0.005)
+    return moment
+
+
 def acknowledged_then_died(visitor, *texts):
     """What a killed worker leaves behind: the customer's messages stored, no relay ever ran."""
     cid = conversations.open_for_visitor(visitor)
@@ -32,12 +40,17 @@ def test_unanswered_messages_are_relayed_again_once_in_order(app, fake_rasa):
     lost = acknowledged_then_died("visitor-lost-1", "where is my parcel?", "order 1234")
     answered = acknowledged_then_died("visitor-fine-1", "hello")
     conversations.post_bot_message(answered, "Hi! How can I help?")
-    restarted = utcnow() + timedelta(milliseconds=1)
+    retyped = acknowledged_then_died("visitor-retyped-1", "is anyone there?")
+    restarted = restart()
+    # After the restart, before the replay: the customer asks again and the new process answers that.
+    conversations.post_customer_message(retyped, "hello??", "retyped-after")
+    conversations.post_bot_message(retyped, "Hi! How can I help?")
 
-    assert relay.answer_unanswered(restarted) == 2
+    assert relay.answer_unanswered(restarted) == 3
     assert transcript(lost) == [("customer", "where is my parcel?"), ("customer", "order 1234"),
                                 ("bot", "bot heard: where is my parcel?"), ("bot", "bot heard: order 1234")]
     assert fake_rasa.messages_from(answered) == []
+    assert fake_rasa.messages_from(retyped) == ["is anyone there?"]
     assert relay.answer_unanswered(restarted) == 0, "a second start-up must not relay them again"
     assert fake_rasa.messages_from(lost) == ["where is my parcel?", "order 1234"]
 
@@ -50,7 +63,7 @@ def test_what_is_not_the_bots_or_came_after_the_restart_is_left_alone(app, fake_
 
     presence.connected(agent["id"])
     assert conversations.request_handoff(queued, "customer_request")["status"] == "queued"
-    restarted = utcnow() + timedelta(milliseconds=1)
+    restarted = restart()
     live = acknowledged_then_died("visitor-live-1", "typed after the restart")  # the new process relays it
 
     assert relay.answer_unanswered(restarted) == 0
@@ -60,7 +73,7 @@ def test_what_is_not_the_bots_or_came_after_the_restart_is_left_alone(app, fake_
 
 def test_two_processes_starting_together_answer_each_message_once(app, fake_rasa):
     cids = [acknowledged_then_died(f"visitor-race-{i}", f"question {i}") for i in range(6)]
-    restarted = utcnow() + timedelta(milliseconds=1)
+    restarted = restart()
     processes = [BotRelay(app.config["RASA_URL"], 2.0) for _ in range(3)]
 
     relayed = at_once(lambda r=r: r.answer_unanswered(restarted) for r in processes)
