@@ -52,12 +52,11 @@ def _free_port() -> int:
 def test_a_worker_booting_on_a_read_only_database_serves_and_reports_it(app, tmp_path):
     """gunicorn's master exits when its worker cannot boot; a read-only database must not do that."""
     port = _free_port()
-    db = app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}?mode=ro&uri=true", "CCR_VAR_DIR": str(tmp_path),
+    env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "CCR_VAR_DIR": str(tmp_path),
            "RASA_URL": f"http://127.0.0.1:{_free_port()}", "ACTIONS_URL": f"http://127.0.0.1:{_free_port()}",
            "CAREREGISTRY_ENCODER": "numpy"}
     web = subprocess.Popen([str(APP_BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", "8",
-                            "-b", f"127.0.0.1:{port}", "handoff.ops.wsgi:app"], env=env, cwd=PROJECT_ROOT,
+                            "-b", f"127.0.0.1:{port}", "tests.handoff.ops.read_only_wsgi:app"], env=env, cwd=PROJECT_ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline, health = time.monotonic() + 60, None
@@ -69,6 +68,7 @@ def test_a_worker_booting_on_a_read_only_database_serves_and_reports_it(app, tmp
         assert web.poll() is None, "gunicorn exited:\n" + web.stderr.read().decode()[-2000:]
         assert health is not None and health.status_code == 503
         assert health.json()["database"]["ok"] is False
+        assert health.json()["rasa"]["ok"] is False, "the other parts are still checked"
     finally:
         web.terminate()
         web.wait(timeout=20)
