@@ -209,10 +209,13 @@ class SupervisedStack(RunningStack):
                                             stdout=open(var / "supervisord.log", "ab"), stderr=subprocess.STDOUT,
                                             start_new_session=True)
         self.supervisor = Supervisor(conf)
-        for name in self.names:
-            if self.supervisor.wait_running(name, timeout=60) is None:
-                self.__exit__()
-                raise RuntimeError(f"supervisord did not start {name}:\n{self.log_tail('supervisord')}")
+        try:
+            for name in self.names:
+                if self.supervisor.wait_running(name, timeout=60) is None:
+                    raise RuntimeError(f"supervisord did not start {name}:\n{self.log_tail('supervisord')}")
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def stop(self, name: str, kill: bool = False) -> None:

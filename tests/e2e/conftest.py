@@ -1,13 +1,16 @@
-"""End-to-end: the real Rasa server, action server and handoff service, on free loopback ports."""
+"""End-to-end: the real Rasa server, action server and handoff service, on free loopback ports, under
+supervisord as `make run` runs them (so the fault tests see the restarts an installation would)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 
 import pytest
 
 from handoff.ops.launcher import wait_healthy
-from handoff.ops.stack import MODEL, RunningStack, Stack
+from handoff.ops.stack import MODEL, Stack
+from handoff.ops.supervision import SupervisedStack
 from tests.e2e.clients import AgentConsole, Customer
 from tests.fakes import Mailbox
 
@@ -28,11 +31,13 @@ def stack(tmp_path_factory):
                    extra_env={"RASA_TIMEOUT": "4", "DATABASE_URL": f"sqlite:///{var / 'e2e.db'}",
                               "HANDOFF_THREADS": "100", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
                               "MAIL_INTERVAL": "1"})
-    with RunningStack(config) as running:
+    with SupervisedStack(config) as running:
         running.mailbox = mailbox
-        if wait_healthy(config.handoff_url, timeout=240, progress=lambda m: None) is None:
+        # Rasa loads its model in about a minute on two free cores; E2E_START_TIMEOUT allows for busy ones.
+        if wait_healthy(config.handoff_url, timeout=float(os.environ.get("E2E_START_TIMEOUT", 240)),
+                        progress=lambda m: None) is None:
             pytest.fail("The stack did not become healthy:\n" + "\n".join(
-                f"--- {n} ---\n{running.log_tail(n)}" for n in ("web", "rasa", "actions")))
+                f"--- {n} ---\n{running.log_tail(n)}" for n in ("supervisord", "web", "rasa", "actions")))
         running.url = config.handoff_url
         running.logins = {p["role"] + ("" if p["role"] == "admin" else p["name"].split()[0]): p
                           for p in json.loads((var / "demo_logins.json").read_text())}

@@ -1,0 +1,131 @@
+"""kill -9 of each process under load: the supervisor brings it back, and every message a customer saw
+acknowledged is stored once and answered."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.clients import Customer
+
+# Seconds from kill -9 to a healthy stack. Rasa needs as long as it takes to import and load its model
+# again (about a minute on two free cores, five on busy ones); meanwhile customers get the offer of a
+# person or a ticket, which counts as an answer.
+RECOVERY_SECONDS = {"rasa": float(os.environ.get("E2E_START_TIMEOUT", 240))}
+pytestmark = pytest.mark.timeout(1200)
+CUSTOMERS = 5
+
+
+class Load:
+    """Customers chatting through the fault, reconnecting as the widget does, each waiting (a little)
+    for an answer before the next message. Records every acknowledged message."""
+
+    def __init__(self, url: str, tag: str):
+        self.url, self.tag = url, tag
+        self.acknowledged: list[str] = []  # client_msg_ids
+        self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._chat, args=(i,), daemon=True) for i in range(CUSTOMERS)]
+
+    def __enter__(self) -> "Load":
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=30)
+
+    def _chat(self, i: int) -> None:
+        visitor, n, customer = f"fault-{self.tag}-{i}-visitor", 0, None
+        while not self.stop.is_set():
+            try:
+                if customer is None or not customer.sio.connected:
+                    customer = Customer(self.url, visitor).connect()
+                client_msg_id = f"{self.tag}-{i}-{n}"
+                ack = customer.sio.call("customer_message", {"text": "hello", "client_msg_id": client_msg_id},
+                                        namespace="/chat", timeout=10)
+                n += 1
+                if ack.get("ok"):
+                    with self._lock:
+                        self.acknowledged.append(client_msg_id)
+                    deadline = time.monotonic() + 3
+                    while time.monotonic() < deadline and not customer.replies_after(ack["id"]):
+                        time.sleep(0.05)
+            except Exception:  # the process behind the socket died: reconnect, as the widget does
+                customer = None
+                time.sleep(0.5)
+        if customer is not None:
+            customer.close()
+
+
+def counts(db: Path, acknowledged: list[str]) -> dict:
+    """Of the acknowledged messages: how many are stored (and how many twice), and how many answered.
+    Every customer message gets at least one bot or system message after it, so a message is answered
+    when its conversation has at least as many of those after it as customer messages from it on."""
+    with sqlite3.connect(db) as conn:
+        stored = dict(conn.execute(
+            f"SELECT client_msg_id, COUNT(*) FROM messages WHERE client_msg_id IN ({','.join('?' * len(acknowledged))}) "
+            "GROUP BY client_msg_id", acknowledged).fetchall())
+        answered = conn.execute(f"""
+            SELECT COUNT(*) FROM messages m WHERE m.client_msg_id IN ({','.join('?' * len(acknowledged))})
+            AND (SELECT COUNT(*) FROM messages r WHERE r.conversation_id = m.conversation_id AND r.id > m.id
+                 AND r.sender != 'customer')
+             >= (SELECT COUNT(*) FROM messages c WHERE c.conversation_id = m.conversation_id AND c.id >= m.id
+                 AND c.sender = 'customer')""", acknowledged).fetchone()[0]
+    return {"acknowledged": len(acknowledged), "stored": len(stored),
+            "stored twice": sum(1 for v in stored.values() if v > 1), "answered": answered}
+
+
+def healthy_within(url: str, seconds: float) -> float | None:
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return time.monotonic() - start
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return None
+
+
+def worker_of(master_pid: int) -> int:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return int(children[0])
+
+
+@pytest.mark.parametrize("victim", ["web worker", "web", "actions", "rasa"])
+def test_killed_process_is_restarted_and_every_acknowledged_message_is_answered(stack, victim):
+    assert healthy_within(stack.url, 120) is not None, "the stack was not healthy before the fault"
+    name = victim.split()[0]
+    with Load(stack.url, victim.replace(" ", "_")) as load:
+        time.sleep(3)
+        pid = stack.supervisor.pid(name)
+        if victim == "web worker":
+            pid = worker_of(pid)
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(1)
+        limit = RECOVERY_SECONDS.get(name, 30)
+        recovered = healthy_within(stack.url, limit)
+        assert recovered is not None, (f"not healthy {limit} s after kill -9 of {victim}:\n"
+                                       f"{stack.log_tail('supervisord')}\n{stack.log_tail(name)}")
+        time.sleep(3)  # chatting on the recovered stack
+    assert stack.supervisor.pid(name) != pid or victim == "web worker"
+    db = Path(stack.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    deadline, seen = time.monotonic() + 60, None
+    while time.monotonic() < deadline:
+        seen = counts(db, load.acknowledged)
+        if seen["answered"] == seen["acknowledged"]:
+            break
+        time.sleep(1)
+    print(f"kill -9 {victim}: healthy again after {recovered + 1:.1f} s; {seen}")
+    assert seen["acknowledged"] >= CUSTOMERS
+    assert seen == {"acknowledged": seen["acknowledged"], "stored": seen["acknowledged"], "stored twice": 0,
+                    "answered": seen["acknowledged"]}
