@@ -221,7 +221,10 @@ class SupervisedStack(RunningStack):
     def stop(self, name: str, kill: bool = False) -> None:
         """Take `name` down and keep it down until start(name) (RunningStack's contract)."""
         if kill:
-            self.kill(name)
+            pid = self.kill(name)
+            deadline = time.monotonic() + 10
+            while self.supervisor.info(name)["pid"] == pid and time.monotonic() < deadline:
+                time.sleep(0.1)  # until supervisord has seen it die, or the stop below signals a dead pid
         try:
             self.supervisor.rpc.supervisor.stopProcess(name)
         except xmlrpc.client.Fault:  # already exited (a kill): the stop only keeps it from restarting
