@@ -70,7 +70,12 @@ def _get(s: Session, conversation_id: int) -> Conversation:
 
 
 def open_for_visitor(visitor_id: str) -> int:
-    """The visitor's conversation, creating the visitor and the conversation on first contact."""
+    """The anonymous visitor's conversation, creating the visitor and the conversation on first contact.
+
+    A visitor id only ever opens an anonymous visitor's own chats, never an account's: it is a value
+    the browser presents, and anyone who learns it presents it too. Chats that joined an account are
+    reached with the account's log-in session.
+    """
     for _ in range(2):  # two tabs connecting at once: the loser of the insert race reads the winner's row
         try:
             with session_scope() as s:
@@ -79,8 +84,8 @@ def open_for_visitor(visitor_id: str) -> int:
                     customer = Customer(visitor_id=visitor_id)
                     s.add(customer)
                     s.flush()
-                if customer.merged_into_id:  # this visitor linked their chats to an account
-                    customer = s.get(Customer, customer.merged_into_id)
+                if customer.password_hash is not None:
+                    raise Forbidden("Please log in to continue this conversation.")
                 return _latest_conversation(s, customer).id
         except IntegrityError:
             continue
@@ -91,6 +96,13 @@ def open_for_customer(customer_id: int) -> int:
     with session_scope() as s:
         customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
         return _latest_conversation(s, customer).id
+
+
+def detach_visitor_sockets(conversation_ids: list[int]) -> None:
+    """These chats joined an account: sockets opened for them as a visitor stop receiving them (every
+    process, through the message queue); their posts are refused by the owner check."""
+    for cid in conversation_ids:
+        realtime.close_chat_room(cid)
 
 
 def _latest_conversation(s: Session, customer: Customer) -> Conversation:
@@ -148,7 +160,8 @@ _messages = Message.__table__
 _conversations = Conversation.__table__
 # Built once: constructing statements per message cost more CPU than SQLite itself.
 _INSERT_MESSAGE = _messages.insert()
-_OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
+_OWNER = select(_conversations.c.agent_id, _conversations.c.status, _conversations.c.customer_id) \
+    .where(_conversations.c.id == bindparam("cid"))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
@@ -162,17 +175,21 @@ def _insert_message(conn, conversation_id: int, sender: str, text: str, client_m
             "created_at": iso(created)}
 
 
-def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None) -> tuple[dict, bool, str]:
+def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None,
+                          customer_id: int | None = None) -> tuple[dict, bool, str]:
     """Store a customer's message. Returns (message, newly stored, conversation status after).
 
-    A client_msg_id seen before returns the stored message: the unique constraint decides, so two
-    sockets re-sending at once still store it once.
+    With customer_id, only while the conversation is still that customer's (a visitor's chat that
+    joined an account is no longer the visitor's). A client_msg_id seen before returns the stored
+    message: the unique constraint decides, so two sockets re-sending at once still store it once.
     """
     try:
         with connection_scope() as conn:
             row = conn.execute(_OWNER, {"cid": conversation_id}).first()
             if row is None:
                 raise NotFound("There is no such conversation.")
+            if customer_id is not None and row.customer_id != customer_id:
+                raise Forbidden("This conversation has moved to an account; please reload the page.")
             status = row.status
             result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
             reopened = status == "resolved"
