@@ -98,11 +98,19 @@ def open_for_customer(customer_id: int) -> int:
         return _latest_conversation(s, customer).id
 
 
-def detach_visitor_sockets(conversation_ids: list[int]) -> None:
-    """These chats joined an account: sockets opened for them as a visitor stop receiving them (every
-    process, through the message queue); their posts are refused by the owner check."""
+def close_chat_sockets(conversation_ids: list[int]) -> None:
+    """The sockets on these chats stop receiving them, in every process (through the message queue).
+
+    For a visitor's chats that joined an account, and an account's chats when its sessions end. Those
+    sockets' posts are refused by post_customer_message's owner check; a reload connects afresh.
+    """
     for cid in conversation_ids:
         realtime.close_chat_room(cid)
+
+
+def ids_of_customer(customer_id: int) -> list[int]:
+    with session_scope() as s:
+        return list(s.scalars(select(Conversation.id).where(Conversation.customer_id == customer_id)))
 
 
 def _latest_conversation(s: Session, customer: Customer) -> Conversation:
@@ -160,8 +168,10 @@ _messages = Message.__table__
 _conversations = Conversation.__table__
 # Built once: constructing statements per message cost more CPU than SQLite itself.
 _INSERT_MESSAGE = _messages.insert()
-_OWNER = select(_conversations.c.agent_id, _conversations.c.status, _conversations.c.customer_id) \
-    .where(_conversations.c.id == bindparam("cid"))
+_OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
+_customers = Customer.__table__
+_CUSTOMER_OWNER = select(_conversations.c.status, _conversations.c.customer_id, _customers.c.session_version) \
+    .join(_customers, _customers.c.id == _conversations.c.customer_id).where(_conversations.c.id == bindparam("cid"))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
@@ -176,20 +186,23 @@ def _insert_message(conn, conversation_id: int, sender: str, text: str, client_m
 
 
 def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None,
-                          customer_id: int | None = None) -> tuple[dict, bool, str]:
+                          owner: tuple[int, int | None] | None = None) -> tuple[dict, bool, str]:
     """Store a customer's message. Returns (message, newly stored, conversation status after).
 
-    With customer_id, only while the conversation is still that customer's (a visitor's chat that
-    joined an account is no longer the visitor's). A client_msg_id seen before returns the stored
-    message: the unique constraint decides, so two sockets re-sending at once still store it once.
+    With owner (customer id, session version or None for a visitor), only while the conversation is
+    still that customer's (a visitor's chat that joined an account is no longer the visitor's) and the
+    log-in session the socket was opened with has not ended. A client_msg_id seen before returns the
+    stored message: the unique constraint decides, so two sockets re-sending at once still store it once.
     """
     try:
         with connection_scope() as conn:
-            row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+            row = conn.execute(_CUSTOMER_OWNER, {"cid": conversation_id}).first()
             if row is None:
                 raise NotFound("There is no such conversation.")
-            if customer_id is not None and row.customer_id != customer_id:
+            if owner is not None and row.customer_id != owner[0]:
                 raise Forbidden("This conversation has moved to an account; please reload the page.")
+            if owner is not None and owner[1] is not None and row.session_version != owner[1]:
+                raise Forbidden("Your session has ended; please log in again.")
             status = row.status
             result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
             reopened = status == "resolved"

@@ -90,8 +90,9 @@ def change_password(customer_id: int, current, new) -> dict:
             raise ServiceError("The current password is wrong.")
         c.password_hash = hash_password(new)
         c.session_version += 1
-        log.info("customer password changed id=%s", c.id)
-        return customer_dict(c)
+        result = customer_dict(c)
+    _sessions_ended(customer_id, "password-changed")
+    return result
 
 
 def revoke_sessions(customer_id: int) -> None:
@@ -99,6 +100,13 @@ def revoke_sessions(customer_id: int) -> None:
     with session_scope() as s:
         s.execute(update(Customer).where(Customer.id == customer_id)
                   .values(session_version=Customer.session_version + 1))
+    _sessions_ended(customer_id, "log-out")
+
+
+def _sessions_ended(customer_id: int, why: str) -> None:
+    """Chat sockets opened with an ended session stop receiving the account's chats."""
+    conversations.close_chat_sockets(conversations.ids_of_customer(customer_id))
+    log.info("customer sessions ended id=%s reason=%s", customer_id, why)
 
 
 def request_reset(email, base_url: str) -> None:
@@ -132,8 +140,9 @@ def reset_password(token: str, new) -> int:
             raise ServiceError("This reset link was already used. Ask for a new one.")
         c.password_hash = hash_password(new)
         c.session_version += 1  # whoever knew the old password may hold a session: it ends here
-        log.info("customer password reset id=%s", c.id)
-        return c.id
+        customer_id = c.id
+    _sessions_ended(customer_id, "password-reset")
+    return customer_id
 
 
 def link_visitor(visitor_id: str, account_id: int) -> int:
@@ -150,7 +159,7 @@ def link_visitor(visitor_id: str, account_id: int) -> int:
         ids = list(s.scalars(select(Conversation.id).where(Conversation.customer_id == visitor.id)))
         _move(s, visitor.id, ids, account_id)
         visitor.merged_into_id, visitor.visitor_id = account_id, None
-    conversations.detach_visitor_sockets(ids)
+    conversations.close_chat_sockets(ids)
     log.info("visitor linked visitor=%s account=%s conversations=%s", visitor.id, account_id, len(ids))
     return len(ids)
 
@@ -200,6 +209,6 @@ def confirm_link(token: str, account_id: int) -> int:
                 or conversation.customer.password_hash is not None:
             return 0
         _move(s, conversation.customer_id, [conversation.id], account_id)
-    conversations.detach_visitor_sockets([data["c"]])
+    conversations.close_chat_sockets([data["c"]])
     log.info("chat linked conversation=%s account=%s", data["c"], account_id)
     return 1

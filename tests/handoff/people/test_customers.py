@@ -211,3 +211,16 @@ def test_a_password_reset_ends_every_session(app, register, mailbox, deliver):
     app.test_client().post(path, data={"password": "a new password 1", "password2": "a new password 1"})
     assert thief.get("/portal/").status_code == 302
     assert ann.get("/portal/").status_code == 302
+
+
+def test_a_chat_opened_with_a_copied_cookie_goes_deaf_and_mute_at_log_out(app, register):
+    from handoff.chat import conversations as chats
+
+    ann = register()
+    thief = Inbox(app.extensions["socketio"].test_client(app, namespace="/chat", flask_test_client=_copy_of(app, ann)),
+                  "/chat")
+    cid = thief.of("history")[0]["conversation_id"]
+    ann.post("/portal/logout")
+    chats.post_bot_message(cid, "Your refund of $420 went to the card ending 4242.")
+    assert "4242" not in " ".join(thief.texts())
+    assert thief.emit("customer_message", {"text": "still here?", "client_msg_id": "t1"})["ok"] is False
