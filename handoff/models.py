@@ -1,4 +1,4 @@
-"""Domain nouns: Customer, Agent, Conversation, Message, Handoff, Ticket, TicketEvent, Faq, FaqPhrasing."""
+"""Domain nouns: Customer, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent, Faq, FaqPhrasing."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -41,6 +41,8 @@ class Customer(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     # The registered account this anonymous visitor turned out to be; their chats and tickets moved there.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    # Part of every log-in session's id; raising it ends every session (log-out, new password).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     conversations: Mapped[list[Conversation]] = relationship(back_populates="customer")
     tickets: Mapped[list[Ticket]] = relationship(back_populates="customer")
@@ -62,8 +64,19 @@ class Agent(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Live Socket.IO connections; > 0 means online. Reset at start-up.
     connections: Mapped[int] = mapped_column(Integer, default=0)
+    # Part of every log-in session's id; raising it ends every session (log-out, deactivation).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     conversations: Mapped[list[Conversation]] = relationship(back_populates="agent")
+
+
+class AgentSocket(Base):
+    """An open /agent socket, in whichever process holds it, so deactivation can close it at once."""
+
+    __tablename__ = "agent_sockets"
+    sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Conversation(Base):

@@ -58,3 +58,13 @@ def publish_typing(conversation_id: int, sender: str, typing: bool) -> None:
     payload = {"conversation_id": conversation_id, "sender": sender, "typing": bool(typing)}
     namespace = "/agent" if sender == "customer" else "/chat"
     socketio.emit("typing", payload, to=conversation_room(conversation_id), namespace=namespace)
+
+
+def close_chat_room(conversation_id: int) -> None:
+    """Every /chat socket leaves the conversation's room, in every process."""
+    socketio.close_room(conversation_room(conversation_id), namespace="/chat")
+
+
+def disconnect(sid: str, namespace: str) -> None:
+    """Close one client's socket, whichever process holds it (the message queue carries the request)."""
+    socketio.server.disconnect(sid, namespace=namespace)

@@ -70,7 +70,12 @@ def _get(s: Session, conversation_id: int) -> Conversation:
 
 
 def open_for_visitor(visitor_id: str) -> int:
-    """The visitor's conversation, creating the visitor and the conversation on first contact."""
+    """The anonymous visitor's conversation, creating the visitor and the conversation on first contact.
+
+    A visitor id only ever opens an anonymous visitor's own chats, never an account's: it is a value
+    the browser presents, and anyone who learns it presents it too. Chats that joined an account are
+    reached with the account's log-in session.
+    """
     for _ in range(2):  # two tabs connecting at once: the loser of the insert race reads the winner's row
         try:
             with session_scope() as s:
@@ -79,8 +84,8 @@ def open_for_visitor(visitor_id: str) -> int:
                     customer = Customer(visitor_id=visitor_id)
                     s.add(customer)
                     s.flush()
-                if customer.merged_into_id:  # this visitor linked their chats to an account
-                    customer = s.get(Customer, customer.merged_into_id)
+                if customer.password_hash is not None:
+                    raise Forbidden("Please log in to continue this conversation.")
                 return _latest_conversation(s, customer).id
         except IntegrityError:
             continue
@@ -91,6 +96,21 @@ def open_for_customer(customer_id: int) -> int:
     with session_scope() as s:
         customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
         return _latest_conversation(s, customer).id
+
+
+def close_chat_sockets(conversation_ids: list[int]) -> None:
+    """The sockets on these chats stop receiving them, in every process (through the message queue).
+
+    For a visitor's chats that joined an account, and an account's chats when its sessions end. Those
+    sockets' posts are refused by post_customer_message's owner check; a reload connects afresh.
+    """
+    for cid in conversation_ids:
+        realtime.close_chat_room(cid)
+
+
+def ids_of_customer(customer_id: int) -> list[int]:
+    with session_scope() as s:
+        return list(s.scalars(select(Conversation.id).where(Conversation.customer_id == customer_id)))
 
 
 def _latest_conversation(s: Session, customer: Customer) -> Conversation:
@@ -149,6 +169,9 @@ _conversations = Conversation.__table__
 # Built once: constructing statements per message cost more CPU than SQLite itself.
 _INSERT_MESSAGE = _messages.insert()
 _OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
+_customers = Customer.__table__
+_CUSTOMER_OWNER = select(_conversations.c.status, _conversations.c.customer_id, _customers.c.session_version) \
+    .join(_customers, _customers.c.id == _conversations.c.customer_id).where(_conversations.c.id == bindparam("cid"))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
@@ -162,17 +185,24 @@ def _insert_message(conn, conversation_id: int, sender: str, text: str, client_m
             "created_at": iso(created)}
 
 
-def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None) -> tuple[dict, bool, str]:
+def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None,
+                          owner: tuple[int, int | None] | None = None) -> tuple[dict, bool, str]:
     """Store a customer's message. Returns (message, newly stored, conversation status after).
 
-    A client_msg_id seen before returns the stored message: the unique constraint decides, so two
-    sockets re-sending at once still store it once.
+    With owner (customer id, session version or None for a visitor), only while the conversation is
+    still that customer's (a visitor's chat that joined an account is no longer the visitor's) and the
+    log-in session the socket was opened with has not ended. A client_msg_id seen before returns the
+    stored message: the unique constraint decides, so two sockets re-sending at once still store it once.
     """
     try:
         with connection_scope() as conn:
-            row = conn.execute(_OWNER, {"cid": conversation_id}).first()
+            row = conn.execute(_CUSTOMER_OWNER, {"cid": conversation_id}).first()
             if row is None:
                 raise NotFound("There is no such conversation.")
+            if owner is not None and row.customer_id != owner[0]:
+                raise Forbidden("This conversation has moved to an account; please reload the page.")
+            if owner is not None and owner[1] is not None and row.session_version != owner[1]:
+                raise Forbidden("Your session has ended; please log in again.")
             status = row.status
             result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
             reopened = status == "resolved"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from handoff.chat import conversations
+from handoff.chat import agent_sockets, conversations
 from handoff.db import get_or_raise, session_scope
 from handoff.errors import Conflict, ServiceError, clean_email, clean_text
 from handoff.models import CATEGORIES, Agent, Conversation
@@ -21,7 +21,7 @@ ROLES = ("agent", "admin")
 def agent_dict(a: Agent, open_conversations: int = 0) -> dict:
     return {"id": a.id, "name": a.name, "email": a.email, "role": a.role, "skills": list(a.skills or []),
             "capacity": a.capacity, "active": a.active, "online": a.connections > 0,
-            "open_conversations": open_conversations}
+            "open_conversations": open_conversations, "session_version": a.session_version}
 
 
 def create(name, email, password, role: str = "agent", skills=()) -> dict:
@@ -76,6 +76,18 @@ def set_active(agent_id: int, active: bool) -> None:
     with session_scope() as s:
         a = get_or_raise(s, Agent, agent_id, "There is no such agent.")
         a.active = active
-    if not active:  # their open work goes back to the queue
-        conversations.release_agent_work(agent_id)
+        if not active:
+            a.session_version += 1
+    if not active:
+        # Their consoles close before the queue is republished, so the queue never reaches them again.
+        agent_sockets.close_all(agent_id)
+        conversations.release_agent_work(agent_id)  # their open work goes back to the queue
         release_agent_tickets(agent_id)
+        log.info("agent deactivated id=%s", agent_id)
+
+
+def revoke_sessions(agent_id: int) -> None:
+    """Log-out: every session cookie of this agent stops working, and their open consoles close."""
+    with session_scope() as s:
+        s.execute(update(Agent).where(Agent.id == agent_id).values(session_version=Agent.session_version + 1))
+    agent_sockets.close_all(agent_id)

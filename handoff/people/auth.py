@@ -5,7 +5,7 @@ import functools
 import hmac
 
 from flask import current_app, request
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, UserMixin, current_user, logout_user
 
 from handoff.errors import Forbidden, NotFound, ServiceError
 from handoff.people import agents, customers
@@ -22,9 +22,10 @@ class StaffUser(UserMixin):
         self.email = agent["email"]
         self.role = agent["role"]
         self.customer_id = None
+        self.session_version = agent["session_version"]
 
     def get_id(self) -> str:
-        return f"agent:{self.agent_id}"
+        return f"agent:{self.agent_id}:{self.session_version}"
 
     @property
     def is_admin(self) -> bool:
@@ -40,26 +41,44 @@ class CustomerUser(UserMixin):
         self.customer_id = customer["id"]
         self.name = customer["name"] or customer["email"]
         self.email = customer["email"]
+        self.session_version = customer["session_version"]
 
     def get_id(self) -> str:
-        return f"customer:{self.customer_id}"
+        return f"customer:{self.customer_id}:{self.session_version}"
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    kind, _, raw = user_id.partition(":")
-    if kind == "customer" and raw.isdigit():
-        try:
-            return CustomerUser(customers.get(int(raw)))
-        except NotFound:
+    """The person of a session cookie, while its session version is still theirs.
+
+    The signed cookie cannot be taken back from a browser (or from whoever copied it), so revocation is
+    decided here, from the database, in every process: log-out, a new password, a reset and
+    deactivation raise the person's session version and every older cookie stops working.
+    """
+    kind, raw_id, raw_version = (user_id.split(":") + ["", ""])[:3]
+    if not (raw_id.isdigit() and raw_version.isdigit()):
+        return None  # also a cookie from before session versions: log in again
+    try:
+        if kind == "customer":
+            user = CustomerUser(customers.get(int(raw_id)))
+        elif kind == "agent":
+            agent = agents.get(int(raw_id))
+            user = StaffUser(agent) if agent["active"] else None
+        else:
             return None
-    if kind == "agent" and raw.isdigit():
-        try:
-            agent = agents.get(int(raw))
-        except NotFound:
-            return None
-        return StaffUser(agent) if agent["active"] else None
-    return None
+    except NotFound:
+        return None
+    return user if user is not None and user.session_version == int(raw_version) else None
+
+
+def end_session() -> None:
+    """Log out here and everywhere: every copy of this person's session cookie stops working."""
+    if current_user.is_authenticated:
+        if current_user.agent_id is not None:
+            agents.revoke_sessions(current_user.agent_id)
+        elif current_user.customer_id is not None:
+            customers.revoke_sessions(current_user.customer_id)
+    logout_user()
 
 
 def staff_required(admin: bool = False):

@@ -8,6 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from handoff.chat import conversations
 from handoff.db import session_scope
 from handoff.errors import Conflict, NotFound, ServiceError, clean_email, clean_text
 from handoff.mail import outbox
@@ -33,7 +34,7 @@ def _password(value) -> str:
 
 
 def customer_dict(c: Customer) -> dict:
-    return {"id": c.id, "email": c.email, "name": c.name, "label": c.label}
+    return {"id": c.id, "email": c.email, "name": c.name, "label": c.label, "session_version": c.session_version}
 
 
 def _registered(s, email: str) -> Customer | None:
@@ -80,13 +81,32 @@ def get(customer_id: int) -> dict:
         return customer_dict(c)
 
 
-def change_password(customer_id: int, current, new) -> None:
+def change_password(customer_id: int, current, new) -> dict:
+    """Set a new password and end every session; returns the customer, to log this browser in again."""
     new = _password(new)
     with session_scope() as s:
         c = s.get(Customer, customer_id)
         if c is None or not verify_password(c.password_hash, current if isinstance(current, str) else ""):
             raise ServiceError("The current password is wrong.")
         c.password_hash = hash_password(new)
+        c.session_version += 1
+        result = customer_dict(c)
+    _sessions_ended(customer_id, "password-changed")
+    return result
+
+
+def revoke_sessions(customer_id: int) -> None:
+    """Every session cookie of this customer, wherever it was copied to, stops working."""
+    with session_scope() as s:
+        s.execute(update(Customer).where(Customer.id == customer_id)
+                  .values(session_version=Customer.session_version + 1))
+    _sessions_ended(customer_id, "log-out")
+
+
+def _sessions_ended(customer_id: int, why: str) -> None:
+    """Chat sockets opened with an ended session stop receiving the account's chats."""
+    conversations.close_chat_sockets(conversations.ids_of_customer(customer_id))
+    log.info("customer sessions ended id=%s reason=%s", customer_id, why)
 
 
 def request_reset(email, base_url: str) -> None:
@@ -119,49 +139,76 @@ def reset_password(token: str, new) -> int:
         if c is None or c.password_hash is None or c.password_hash[-16:] != data.get("h"):
             raise ServiceError("This reset link was already used. Ask for a new one.")
         c.password_hash = hash_password(new)
-        return c.id
+        c.session_version += 1  # whoever knew the old password may hold a session: it ends here
+        customer_id = c.id
+    _sessions_ended(customer_id, "password-reset")
+    return customer_id
 
 
 def link_visitor(visitor_id: str, account_id: int) -> int:
-    """Move an anonymous visitor's chats and tickets into the account. Returns how many chats moved."""
+    """Move an anonymous visitor's chats and tickets into the account. Returns how many chats moved.
+
+    Only for the browser that holds both the visitor id and the account's session (the widget's page
+    logging in or registering). The visitor id is retired: it never opens the account's chats, so
+    whoever else holds it (or this browser after logging out) starts a new anonymous chat.
+    """
     with session_scope() as s:
         visitor = s.scalar(select(Customer).where(Customer.visitor_id == visitor_id))
         if visitor is None or visitor.id == account_id or visitor.password_hash is not None:
             return 0
-        return _merge(s, visitor, account_id)
+        ids = list(s.scalars(select(Conversation.id).where(Conversation.customer_id == visitor.id)))
+        _move(s, visitor.id, ids, account_id)
+        visitor.merged_into_id, visitor.visitor_id = account_id, None
+    conversations.close_chat_sockets(ids)
+    log.info("visitor linked visitor=%s account=%s conversations=%s", visitor.id, account_id, len(ids))
+    return len(ids)
 
 
-def _merge(s, visitor: Customer, account_id: int) -> int:
-    moved = s.execute(update(Conversation).where(Conversation.customer_id == visitor.id)
-                      .values(customer_id=account_id)).rowcount
-    s.execute(update(Ticket).where(Ticket.customer_id == visitor.id).values(customer_id=account_id))
-    visitor.merged_into_id = account_id
-    log.info("visitor linked visitor=%s account=%s conversations=%s", visitor.id, account_id, moved)
-    return moved
+def _move(s, visitor_id: int, conversation_ids: list[int], account_id: int) -> None:
+    s.execute(update(Conversation).where(Conversation.id.in_(conversation_ids))
+              .values(customer_id=account_id))
+    s.execute(update(Ticket).where(Ticket.customer_id == visitor_id, Ticket.conversation_id.in_(conversation_ids))
+              .values(customer_id=account_id))
 
 
 def offer_link_by_email(conversation_id: int, email: str, base_url: str) -> bool:
-    """The visitor told the bot an address that belongs to an account: mail a confirmation link."""
+    """The visitor told the bot an address that belongs to an account: mail a confirmation link.
+
+    The link names this one conversation: confirmed, it moves that chat and its tickets into the
+    account. Like Zendesk and Chatwoot, an identity merge needs a verified identity, and the address a
+    visitor typed is not one: whoever typed it never gains anything of the account.
+    """
     with session_scope() as s:
         conversation = s.get(Conversation, conversation_id)
         account = _registered(s, email)
-        if conversation is None or account is None or conversation.customer_id == account.id:
+        if conversation is None or account is None or conversation.customer.password_hash is not None:
             return False
-        token = _signer("link").dumps({"v": conversation.customer_id, "a": account.id})
+        token = _signer("link").dumps({"c": conversation.id, "v": conversation.customer_id, "a": account.id})
         outbox.queue(s, account.email, "confirm_email", name=account.name or "there",
                      link=f"{base_url}/portal/link/{token}")
         return True
 
 
 def confirm_link(token: str, account_id: int) -> int:
+    """The account's owner, logged in, confirms: that one chat (and its tickets) joins the account.
+
+    The chat leaves the visitor, whose sockets stop seeing it; the visitor's next chat is a new one.
+    """
     try:
         data = _signer("link").loads(token, max_age=LINK_HOURS * 3600)
     except BadSignature:
         raise ServiceError("This confirmation link is not valid or has expired.") from None
-    if not isinstance(data, dict) or data.get("a") != account_id:
+    if not isinstance(data, dict) or not isinstance(data.get("c"), int):
+        raise ServiceError("This confirmation link is not valid or has expired.")
+    if data.get("a") != account_id:
         raise ServiceError("This confirmation link belongs to another account.")
     with session_scope() as s:
-        visitor = s.get(Customer, data.get("v"))
-        if visitor is None or visitor.password_hash is not None:
+        conversation = s.get(Conversation, data["c"])
+        # Still the anonymous visitor's: a link used once (or a chat moved since) does nothing again.
+        if conversation is None or conversation.customer_id != data.get("v") \
+                or conversation.customer.password_hash is not None:
             return 0
-        return _merge(s, visitor, account_id)
+        _move(s, conversation.customer_id, [conversation.id], account_id)
+    conversations.close_chat_sockets([data["c"]])
+    log.info("chat linked conversation=%s account=%s", data["c"], account_id)
+    return 1

@@ -5,12 +5,12 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_from_directory, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 
 from handoff.config import PROJECT_ROOT
 from handoff.errors import ServiceError
 from handoff.people import agents
-from handoff.people.auth import StaffUser, client_address, staff_required
+from handoff.people.auth import StaffUser, client_address, end_session, staff_required
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("careregistry.pages")
@@ -51,7 +51,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    end_session()
     return redirect(url_for("pages.index"))
 
 

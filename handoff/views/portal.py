@@ -16,7 +16,7 @@ Templates (web/templates/portal/) and their context:
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from handoff.chat import conversations
@@ -25,7 +25,7 @@ from handoff.db import session_scope
 from handoff.errors import ServiceError
 from handoff.models import CATEGORIES, Conversation
 from handoff.people import customers
-from handoff.people.auth import CustomerUser, client_address, customer_required
+from handoff.people.auth import CustomerUser, client_address, customer_required, end_session
 from handoff.tickets import lifecycle, queries
 from handoff.views.pages import safe_local_url
 
@@ -79,7 +79,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    end_session()
     return redirect(url_for("pages.index"))
 
 
@@ -115,8 +115,9 @@ def password():
         try:
             if request.form.get("new_password") != request.form.get("new_password2"):
                 raise ServiceError("The two new passwords differ.")
-            customers.change_password(current_user.customer_id, request.form.get("current_password"),
-                                      request.form.get("new_password"))
+            customer = customers.change_password(current_user.customer_id, request.form.get("current_password"),
+                                                 request.form.get("new_password"))
+            login_user(CustomerUser(customer))  # every other session ended; this one goes on
             done = True
         except ServiceError as err:
             error = err.message

@@ -7,6 +7,7 @@ between them through Redis, in real time, and nothing is lost on the way.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from handoff.ops.launcher import wait_healthy
 from handoff.ops.stack import RunningStack, Stack
-from tests.e2e.clients import AgentConsole, Customer
+from tests.e2e.clients import AgentConsole, Customer, login_session
 from tests.fakes import FakeRasa, free_port, wait_for
 
 
@@ -183,3 +184,27 @@ def test_agents_on_different_processes_accepting_together_exactly_one_wins(servi
     assert wait_for(lambda: "thanks" in texts(winner.messages, cid, "customer"))
     assert "Me too!" not in texts(bob.messages, cid, "agent")
     assert "thanks" not in texts(loser.messages, cid, "customer")
+
+
+def test_deactivating_an_agent_on_one_process_closes_their_console_on_the_other(services, people):
+    sam = people.agent(services.a, "Sam")
+    ada = login_session(services.b, services.logins["Ada"]["email"], services.logins["Ada"]["password"])
+    with services.engine.connect() as conn:
+        sam_id = conn.execute(text("SELECT id FROM agents WHERE email = :e"),
+                              {"e": services.logins["Sam"]["email"]}).scalar_one()
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', ada.get(f"{services.b}/admin/", timeout=10).text)
+
+    def set_active(active: str):
+        resp = ada.post(f"{services.b}/admin/agents/{sam_id}/active", data={"active": active,
+                        "csrf_token": csrf.group(1) if csrf else ""}, allow_redirects=False, timeout=10)
+        assert resp.status_code == 302, resp.text
+
+    assert sam.sio.connected
+    set_active("0")
+    try:
+        assert wait_for(lambda: not sam.sio.connected, timeout=5), "Sam's console on process A stayed open"
+        # His log-in session ended on both processes too.
+        for url in (services.a, services.b):
+            assert sam.http.get(f"{url}/console", allow_redirects=False, timeout=10).status_code == 302
+    finally:
+        set_active("1")

@@ -8,7 +8,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
-from handoff.chat import conversations, presence
+from handoff.chat import agent_sockets, conversations, presence
 from handoff.chat.sockets import acknowledged
 from handoff.errors import Forbidden, ServiceError, clean_client_id, clean_int, clean_text, require_dict
 from handoff.realtime import agent_room, conversation_room, publish_typing
@@ -20,6 +20,7 @@ class AgentNamespace(Namespace):
     def __init__(self, namespace):
         super().__init__(namespace)
         self.agent_of: dict[str, int] = {}  # sid -> agent id
+        self.session_of: dict[str, int] = {}  # sid -> the agent's session version when it connected
         self.sids_of: defaultdict[int, set[str]] = defaultdict(set)
 
     def on_connect(self, auth=None):
@@ -27,7 +28,12 @@ class AgentNamespace(Namespace):
         if agent_id is None or not _origin_allowed():
             log.info("agent connect refused sid=%s", request.sid)
             return False
+        agent_sockets.opened(request.sid, agent_id)
+        if not agent_sockets.may_act(agent_id, current_user.session_version):  # deactivated meanwhile
+            agent_sockets.closed(request.sid)
+            return False
         self.agent_of[request.sid] = agent_id
+        self.session_of[request.sid] = current_user.session_version
         self.sids_of[agent_id].add(request.sid)
         presence.connected(agent_id)
         join_room("agents")
@@ -41,13 +47,15 @@ class AgentNamespace(Namespace):
 
     def on_disconnect(self, reason=None):
         agent_id = self.agent_of.pop(request.sid, None)
+        self.session_of.pop(request.sid, None)
         if agent_id is not None:
+            agent_sockets.closed(request.sid)
             self.sids_of[agent_id].discard(request.sid)
             presence.disconnected(agent_id)
 
     def _agent(self) -> int:
         agent_id = self.agent_of.get(request.sid)
-        if agent_id is None:
+        if agent_id is None or not agent_sockets.may_act(agent_id, self.session_of[request.sid]):
             raise Forbidden("Please log in again.")
         return agent_id
 

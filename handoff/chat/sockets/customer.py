@@ -22,18 +22,22 @@ class ChatNamespace(Namespace):
         super().__init__(namespace)
         self.relay = relay
         self.conversation_of: dict[str, int] = {}  # sid -> conversation id
+        self.owner_of: dict[str, tuple[int, int | None]] = {}  # sid -> (customer, session version)
 
     def on_connect(self, auth=None):
         customer_id = getattr(current_user, "customer_id", None) if current_user.is_authenticated else None
         visitor_id = auth.get("visitor_id") if isinstance(auth, dict) else None
         if customer_id is not None:
             cid = conversations.open_for_customer(customer_id)
+            owner = (customer_id, current_user.session_version)
         elif isinstance(visitor_id, str) and VISITOR_ID.match(visitor_id):
             cid = conversations.open_for_visitor(visitor_id)
+            owner = (conversations.customer_of(cid), None)
         else:
             log.info("chat connect refused sid=%s reason=no-identity", request.sid)
             return False
         self.conversation_of[request.sid] = cid
+        self.owner_of[request.sid] = owner  # a visitor's chat can join an account; a session can end
         join_room(conversation_room(cid))
         emit("history", conversations.history(cid))
         log.info("chat connect sid=%s conversation=%s", request.sid, cid)
@@ -41,6 +45,7 @@ class ChatNamespace(Namespace):
 
     def on_disconnect(self, reason=None):
         self.conversation_of.pop(request.sid, None)
+        self.owner_of.pop(request.sid, None)
 
     def _cid(self) -> int:
         cid = self.conversation_of.get(request.sid)
@@ -54,7 +59,8 @@ class ChatNamespace(Namespace):
         text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
         client_msg_id = clean_client_id(data.get("client_msg_id"))
         cid = self._cid()
-        message, created, status = conversations.post_customer_message(cid, text, client_msg_id)
+        message, created, status = conversations.post_customer_message(cid, text, client_msg_id,
+                                                                         self.owner_of.get(request.sid))
         if created and status == "bot":
             current_app.extensions["socketio"].start_background_task(self.relay.relay, cid, text)
         return {"id": message["id"]}

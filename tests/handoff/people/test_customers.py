@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from handoff.chat import conversations
-from tests.handoff.conftest import PASSWORD
+from tests.handoff.conftest import PASSWORD, Inbox
 
 
 def test_register_log_out_and_log_in(app, register):
@@ -111,10 +111,13 @@ def test_logging_in_links_the_anonymous_chat(app, register, customer_socket):
     ann.post("/portal/login", data={"email": "ann@example.com", "password": PASSWORD,
                                     "visitor_id": "widget-visitor-77"})
     assert "my order is late" in ann.get(f"/portal/chats/{cid}").get_data(as_text=True)
-    # The same widget, reconnecting, continues the same conversation.
+    # The widget, logged in, continues the same conversation...
+    logged_in = app.extensions["socketio"].test_client(app, namespace="/chat", flask_test_client=ann)
+    assert Inbox(logged_in, "/chat").of("history")[0]["conversation_id"] == cid
+    logged_in.disconnect("/chat")
+    # ...but the visitor id alone (this browser logged out, or anyone who copied it) opens none of it.
     again = customer_socket("widget-visitor-77")
-    assert again.of("history")[0]["conversation_id"] == cid
-    assert conversations.for_customer(cid, conversations.customer_of(cid))["id"] == cid
+    assert again.of("history")[0]["conversation_id"] != cid and again.of("history")[0]["messages"] == []
 
 
 def test_email_given_to_the_bot_links_the_chat_after_confirmation(app, register, api, mailbox, deliver):
@@ -129,3 +132,95 @@ def test_email_given_to_the_bot_links_the_chat_after_confirmation(app, register,
     assert bob.get(f"/portal/chats/{visitor_chat}").status_code == 404
     ann.get(path)
     assert ann.get(f"/portal/chats/{visitor_chat}").status_code == 200
+
+
+def _confirm_path(mailbox, email: str) -> str:
+    confirm = [m for m in mailbox.to(email) if "Confirm" in m["Subject"]]
+    return re.search(r"http://\S+(/portal/link/\S+)", mailbox.text(confirm[-1])).group(1)
+
+
+def test_a_visitor_who_gives_the_bot_someone_elses_email_never_reaches_their_account(
+        app, register, api, mailbox, deliver, customer_socket):
+    ann = register()
+    ann.post("/portal/new", data={"subject": "Refund for order 5512", "description": "Card ending 4242",
+                                  "category": "billing"})
+    ann_chat = app.extensions["socketio"].test_client(app, namespace="/chat", flask_test_client=ann)
+    ann_widget = Inbox(ann_chat, "/chat")
+    ann_widget.emit("customer_message", {"text": "my address is 1 Secret Lane", "client_msg_id": "a1"})
+    ann_number = re.search(r"/portal/tickets/(\d+)", ann.get("/portal/").get_data(as_text=True)).group(1)
+
+    attacker = customer_socket("attacker-visitor-1")
+    attacker.emit("customer_message", {"text": "hi", "client_msg_id": "x1"})
+    bait = attacker.of("history")[0]["conversation_id"]
+    api.post(f"/api/conversations/{bait}/contact", {"email": "ann@example.com"})
+    deliver()
+    ann.get(_confirm_path(mailbox, "ann@example.com"))  # Ann, logged in, clicks the link
+    assert ann.get(f"/portal/chats/{bait}").status_code == 200  # she got that chat, nothing more
+
+    ann_chat.disconnect("/chat")
+    ann_widget = Inbox(app.extensions["socketio"].test_client(app, namespace="/chat", flask_test_client=ann),
+                       "/chat")
+    ann_widget.emit("customer_message", {"text": "my new card is 5555", "client_msg_id": "a2"})
+    # The attacker's open socket: none of Ann's live messages, and its posts no longer land in her chat.
+    assert not [t for t in attacker.texts() if "5555" in t or "Secret" in t]
+    assert attacker.emit("customer_message", {"text": "hello?", "client_msg_id": "x2"})["ok"] is False
+    # Reconnecting with the same visitor id: a new, empty chat, and the bot answers nothing of Ann's.
+    again = customer_socket("attacker-visitor-1")
+    fresh = again.of("history")[0]
+    assert fresh["messages"] == []
+    assert fresh["conversation_id"] not in (bait, ann_widget.of("history")[0]["conversation_id"])
+    assert api.get(f"/api/conversations/{fresh['conversation_id']}/tickets/{ann_number}").status_code == 404
+    assert api.get(f"/api/conversations/{fresh['conversation_id']}/customer").get_json()["registered"] is False
+    # A confirmation link works once.
+    assert "0 chat(s)" in ann.get(_confirm_path(mailbox, "ann@example.com"), follow_redirects=True) \
+        .get_data(as_text=True)
+
+
+def _copy_of(app, http):
+    """Another browser holding a copy of this browser's session cookie."""
+    thief = app.test_client()
+    thief.set_cookie("session", http.get_cookie("session").value)
+    return thief
+
+
+def test_log_out_ends_copies_of_the_session_cookie(app, register):
+    ann = register()
+    thief = _copy_of(app, ann)
+    assert thief.get("/portal/").status_code == 200
+    ann.post("/portal/logout")
+    assert thief.get("/portal/").status_code == 302
+
+
+def test_a_new_password_ends_every_other_session(app, register):
+    ann = register()
+    thief = _copy_of(app, ann)
+    resp = ann.post("/portal/password", data={"current_password": PASSWORD, "new_password": "a new password 1",
+                                              "new_password2": "a new password 1"})
+    assert resp.status_code == 200
+    assert ann.get("/portal/").status_code == 200  # the browser that changed it stays logged in
+    assert thief.get("/portal/").status_code == 302
+
+
+def test_a_password_reset_ends_every_session(app, register, mailbox, deliver):
+    ann = register()
+    thief = _copy_of(app, ann)
+    app.test_client().post("/portal/forgot", data={"email": "ann@example.com"})
+    deliver()
+    reset = [m for m in mailbox.to("ann@example.com") if "reset" in m["Subject"].lower()]
+    path = re.search(r"http://\S+(/portal/reset/\S+)", mailbox.text(reset[-1])).group(1)
+    app.test_client().post(path, data={"password": "a new password 1", "password2": "a new password 1"})
+    assert thief.get("/portal/").status_code == 302
+    assert ann.get("/portal/").status_code == 302
+
+
+def test_a_chat_opened_with_a_copied_cookie_goes_deaf_and_mute_at_log_out(app, register):
+    from handoff.chat import conversations as chats
+
+    ann = register()
+    thief = Inbox(app.extensions["socketio"].test_client(app, namespace="/chat", flask_test_client=_copy_of(app, ann)),
+                  "/chat")
+    cid = thief.of("history")[0]["conversation_id"]
+    ann.post("/portal/logout")
+    chats.post_bot_message(cid, "Your refund of $420 went to the card ending 4242.")
+    assert "4242" not in " ".join(thief.texts())
+    assert thief.emit("customer_message", {"text": "still here?", "client_msg_id": "t1"})["ok"] is False
