@@ -33,7 +33,6 @@ def service_app(database_url: str, rasa: FakeRasa):
         "ACTIONS_URL": rasa.url,
         "RASA_TIMEOUT": 1.0,
         "WTF_CSRF_ENABLED": False,
-        "SHOW_DEMO_LOGINS": False,
     })
 
 
