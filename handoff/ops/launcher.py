@@ -2,7 +2,6 @@
 wait until all are healthy, then say where to click and how to log in. Ctrl-C stops everything."""
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -43,10 +42,9 @@ def banner(stack: Stack) -> str:
              f"  Admin                          : {url}/admin",
              f"  Health                         : {url}/healthz", ""]
     logins = stack.var_dir / "demo_logins.json"
-    if logins.exists():
-        lines.append("  Log in with:")
-        for person in json.loads(logins.read_text()):
-            lines.append(f"    {person['role']:<6} {person['email']:<22} password {person['password']}")
+    if logins.exists():  # the passwords themselves were shown once, when seed-demo created them
+        lines += [f"  Demo log-ins (readable by you only)  : {logins}",
+                  "  Change a password: .venv/app/bin/careregistry set-password --email EMAIL"]
     lines += ["", "  Press Ctrl-C to stop everything.", "=" * 64, ""]
     return "\n".join(lines)
 
