@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["knowledge"] = KnowledgeIndex(app.config["FAQ_ANSWER_THRESHOLD"],
                                                  app.config["FAQ_CHOOSE_THRESHOLD"])
-    relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"])
+    relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"], app.config["RASA_TOKEN"])
     app.extensions["relay"] = relay
     origins = app.config["ALLOWED_ORIGINS"]
     socketio = SocketIO(
