@@ -1,6 +1,7 @@
 """Settings of the action server, parsed once from environment variables.
 
-Defaults suit a local run (`make run`); production sets HANDOFF_URL and SERVICE_TOKEN.
+Defaults suit a local run (`make run`); production sets HANDOFF_URL and SERVICE_TOKEN. ACTIONS_TOKEN is the
+secret Rasa presents to the action server; with none set, the server refuses to start.
 """
 
 import os
@@ -13,6 +14,7 @@ class Settings:
     handoff_url: str = "http://127.0.0.1:5000"
     service_token: str = "dev-service-token"
     timeout: float = 3.0
+    actions_token: str = ""
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -30,6 +32,7 @@ class Settings:
             handoff_url=environ.get("HANDOFF_URL", cls.handoff_url).rstrip("/"),
             service_token=environ.get("SERVICE_TOKEN", cls.service_token),
             timeout=timeout,
+            actions_token=environ.get("ACTIONS_TOKEN", ""),
         )
 
 

@@ -152,11 +152,12 @@ def _ours(url: str):
     return worker
 
 
-def _rasa(rasa_url: str, senders: list[str]):
+def _rasa(rasa_url: str, token: str, senders: list[str]):
     local = threading.local()
 
     def worker(run: _Run, n: int) -> bool:
         http = getattr(local, "http", None) or requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"  # the REST channel answers only the service
         local.http = http
         sender = senders[n]
         for text in script(n):
@@ -190,7 +191,7 @@ def measure(bench: BenchStack, plan: dict[int, int], progress=print) -> dict:
     """plan: concurrency -> samples. Ours and Rasa alternate in halves (A B B A) so drift hits both."""
     conversations_needed = 2 + sum(4 * math.ceil((s // 2) / TURNS) for s in plan.values())
     senders = _reference_senders(bench.url, conversations_needed)
-    ours, rasa = _ours(bench.url), _rasa(bench.rasa_url, senders)
+    ours, rasa = _ours(bench.url), _rasa(bench.rasa_url, bench.env["RASA_TOKEN"], senders)
     next_conversation = itertools.count(0, 1)
 
     def phase(worker, samples: int, concurrency: int) -> _Run:

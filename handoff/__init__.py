@@ -7,7 +7,7 @@ import os
 from flask import Flask, abort
 from flask_wtf.csrf import CSRFProtect
 
-from handoff.config import PROJECT_ROOT, VAR_DIR, Config
+from handoff.config import PROJECT_ROOT, Config
 
 csrf = CSRFProtect()
 
@@ -46,12 +46,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         from handoff.ops.migrate import upgrade
 
         upgrade(app.config["DATABASE_URL"])
-    demo = VAR_DIR / "demo_logins.json"
-    if app.config.get("SHOW_DEMO_LOGINS", True) and demo.exists():
-        import json
-
-        app.config["DEMO_LOGINS"] = json.loads(demo.read_text())
-
     csrf.init_app(app)
     login_manager.init_app(app)
     register_error_handlers(app)
@@ -61,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["knowledge"] = KnowledgeIndex(app.config["FAQ_ANSWER_THRESHOLD"],
                                                  app.config["FAQ_CHOOSE_THRESHOLD"])
-    relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"])
+    relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"], app.config["RASA_TOKEN"])
     app.extensions["relay"] = relay
     origins = app.config["ALLOWED_ORIGINS"]
     socketio = SocketIO(

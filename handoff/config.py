@@ -36,6 +36,8 @@ class Config:
         self.SECRET_KEY = env.get("SECRET_KEY") or _local_secret("secret_key")
         self.SERVICE_TOKEN = env.get("SERVICE_TOKEN") or _local_secret("service_token")
         self.RASA_URL = env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/")
+        # Presented to Rasa's REST channel (bot/channel.py), which answers nobody else.
+        self.RASA_TOKEN = env.get("RASA_TOKEN") or _local_secret("rasa_token")
         self.ACTIONS_URL = env.get("ACTIONS_URL", "http://127.0.0.1:5055").rstrip("/")
         # Bounded waits on the bot: a slow Rasa must not leave a customer without an answer.
         self.RASA_TIMEOUT = _float("RASA_TIMEOUT", 5.0)

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeRasa:
-    def __init__(self):
+    def __init__(self, token: str | None = None):
+        self.token = token  # like bot/channel.py: with a token, a message without it is refused
         self.mode = "echo"  # echo | down | slow | empty | buttons
         self.delay = 0.0
         self.received: list[dict] = []
@@ -33,6 +34,8 @@ class FakeRasa:
                 self._json(200, {"version": "3.6.21", "status": "ok"})
 
             def do_POST(self):
+                if owner.token and self.headers.get("Authorization") != f"Bearer {owner.token}":
+                    return self._json(401, {"error": "This channel answers only the handoff service."})
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 owner.received.append(body)
                 if owner.mode == "down":

@@ -31,10 +31,11 @@ BOT_DOWN = ("Sorry, our assistant is not available right now. Your message is sa
 
 
 class BotRelay:
-    def __init__(self, rasa_url: str, timeout: float):
+    def __init__(self, rasa_url: str, timeout: float, token: str):
         self.url = f"{rasa_url}/webhooks/rest/webhook"
         self.timeout = timeout
         self._http = requests.Session()
+        self._http.headers["Authorization"] = f"Bearer {token}"
         # One reply at a time per conversation, so answers come out in the order questions went in.
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 

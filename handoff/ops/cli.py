@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -87,6 +88,25 @@ def import_faqs(answers: str, questions: str) -> None:
     click.echo(f"Imported {faq_count} FAQs with {phrasing_count} phrasings.")
 
 
+@main.command("set-password")
+@click.option("--email", required=True, help="The agent's or admin's log-in email.")
+@click.password_option()
+def set_password(email: str, password: str) -> None:
+    """Set an agent's or admin's password (e.g. to replace a demo one)."""
+    try:
+        agent = agents.set_password(email, password)
+    except ServiceError as err:
+        _fail(err)
+    click.echo(f"Password changed for {agent['role']} {agent['name']} <{agent['email']}>.")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Created with mode 0600, so the file is never readable by others, not even for a moment."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 @main.command("seed-demo")
 def seed_demo() -> None:
     """Load the demo company's FAQs and create a demo admin and two agents (once)."""
@@ -94,21 +114,28 @@ def seed_demo() -> None:
         faq_count, phrasing_count = faqs.import_csv(SEED / "faq_answers.csv", SEED / "faq_questions.csv")
         click.echo(f"Loaded {faq_count} demo FAQs with {phrasing_count} phrasings.")
     if DEMO_LOGINS.exists():
+        DEMO_LOGINS.chmod(0o600)  # earlier versions left it readable by every local user
         return
     people = [("admin", "Ada Admin", "admin@example.com", ()),
               ("agent", "Sam Agent", "sam@example.com", ("billing", "orders")),
               ("agent", "Kim Agent", "kim@example.com", ("account", "technical"))]
     logins = []
     for role, name, email, skills in people:
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)
         try:
             agents.create(name, email, password, role, skills)
         except ServiceError as err:
             _fail(err)
         logins.append({"role": role, "name": name, "email": email, "password": password})
-    DEMO_LOGINS.write_text(json.dumps(logins, indent=2))
-    DEMO_LOGINS.chmod(0o600)
-    click.echo(f"Created demo log-ins in {DEMO_LOGINS}.")
+    DEMO_LOGINS.parent.mkdir(parents=True, exist_ok=True)
+    _write_private(DEMO_LOGINS, json.dumps(logins, indent=2))
+    # Shown once, on a terminal only: output sent to a log file must not carry passwords.
+    click.echo(f"Created the demo log-ins; they are kept in {DEMO_LOGINS} (only you can read it).")
+    if sys.stdout.isatty():
+        click.echo("Write them down now; they are not shown again:")
+        for person in logins:
+            click.echo(f"  {person['role']:<6} {person['email']:<20} password {person['password']}")
+    click.echo("Change one with: .venv/app/bin/careregistry set-password --email admin@example.com")
 
 
 @main.command("faq-eval", with_appcontext=False)

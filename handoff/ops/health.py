@@ -56,7 +56,8 @@ def healthz():
     cfg = current_app.config
     checks = {
         "database": database_writable(),
-        "rasa": _probe(f"{cfg['RASA_URL']}/version", cfg["HEALTH_TIMEOUT"]),
+        # Rasa runs without its HTTP API (no /version); its root page answers while it serves.
+        "rasa": _probe(f"{cfg['RASA_URL']}/", cfg["HEALTH_TIMEOUT"]),
         "actions": _probe(f"{cfg['ACTIONS_URL']}/health", cfg["HEALTH_TIMEOUT"]),
     }
     healthy = all(c["ok"] for c in checks.values())

@@ -3,7 +3,6 @@ any of them that dies; wait until all are healthy, then say where to click and h
 Ctrl-C stops everything."""
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -46,10 +45,9 @@ def banner(stack: Stack) -> str:
              f"  Admin                          : {url}/admin",
              f"  Health                         : {url}/healthz", ""]
     logins = stack.var_dir / "demo_logins.json"
-    if logins.exists():
-        lines.append("  Log in with:")
-        for person in json.loads(logins.read_text()):
-            lines.append(f"    {person['role']:<6} {person['email']:<22} password {person['password']}")
+    if logins.exists():  # the passwords themselves were shown once, when seed-demo created them
+        lines += [f"  Demo log-ins (readable by you only)  : {logins}",
+                  "  Change a password: .venv/app/bin/careregistry set-password --email EMAIL"]
     lines += ["", f"  Logs: {stack.var_dir / 'log'}/{{web,rasa,actions}}.log",
               "  A process that stops is started again by itself; /healthz names it meanwhile.",
               "  Press Ctrl-C to stop everything.", "=" * 64, ""]

@@ -44,6 +44,9 @@ class Stack:
             "ACTIONS_URL": f"http://127.0.0.1:{self.actions_port}",
             "CCR_VAR_DIR": str(self.var_dir),
             "SERVICE_TOKEN": os.environ.get("SERVICE_TOKEN") or _local_secret("service_token", self.var_dir),
+            # What Rasa presents to the action server, and the service to Rasa's REST channel.
+            "ACTIONS_TOKEN": os.environ.get("ACTIONS_TOKEN") or _local_secret("actions_token", self.var_dir),
+            "RASA_TOKEN": os.environ.get("RASA_TOKEN") or _local_secret("rasa_token", self.var_dir),
             "PYTHONUNBUFFERED": "1",
             "PUBLIC_URL": self.handoff_url,
         })
@@ -62,11 +65,12 @@ class Stack:
     def commands(self) -> dict[str, list[str]]:
         threads = self.env().get("HANDOFF_THREADS", "400")
         return {
-            "rasa": [str(RASA_BIN / "rasa"), "run", "--enable-api", "-m", str(MODEL),
+            # No --enable-api: the service needs only the REST channel, and the API would hand out any chat.
+            "rasa": [str(RASA_BIN / "rasa"), "run", "-m", str(MODEL),
                      "--credentials", str(PROJECT_ROOT / "bot" / "credentials.yml"),
                      "--endpoints", str(self.endpoints_file()), "-i", "127.0.0.1", "-p", str(self.rasa_port)],
-            "actions": [str(RASA_BIN / "rasa"), "run", "actions", "--actions", "actions",
-                        "-p", str(self.actions_port)],
+            "actions": [str(RASA_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1",
+                        "--port", str(self.actions_port)],
             # One worker with many threads: python-socketio's threading mode keeps a thread per websocket.
             "web": [str(APP_BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", threads,
                     "-b", f"{self.host}:{self.handoff_port}", "--timeout", "120",

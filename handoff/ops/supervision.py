@@ -141,9 +141,11 @@ def _systemd_quote(arg: str) -> str:
 
 
 def env_file_text(stack: Stack) -> str:
-    """The settings the units need besides the operator's own (ports and the addresses between parts)."""
+    """The settings the units need besides the operator's own: the addresses between the parts, and the
+    secrets they share (Rasa and the action server read theirs only from the environment)."""
     env = stack.env()
-    keys = ("HANDOFF_URL", "RASA_URL", "ACTIONS_URL", "CCR_VAR_DIR", "PUBLIC_URL")
+    keys = ("HANDOFF_URL", "RASA_URL", "ACTIONS_URL", "CCR_VAR_DIR", "PUBLIC_URL", "SERVICE_TOKEN", "RASA_TOKEN",
+            "ACTIONS_TOKEN")
     return "".join(f"{k}={env[k]}\n" for k in keys)
 
 

@@ -19,8 +19,7 @@ VENDOR = {"socket.io.min.js": PROJECT_ROOT / "node_modules" / "socket.io-client"
 
 @bp.get("/")
 def index():
-    return render_template("index.html", company_name=current_app.config["COMPANY_NAME"],
-                           demo_logins=current_app.config.get("DEMO_LOGINS", []))
+    return render_template("index.html", company_name=current_app.config["COMPANY_NAME"])
 
 
 def safe_local_url(target: str | None, fallback: str) -> str:

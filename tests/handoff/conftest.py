@@ -11,13 +11,14 @@ from handoff.people import agents
 from tests.fakes import FakeRasa
 
 TOKEN = "test-service-token"
+RASA_TOKEN = "test-rasa-token"
 PASSWORD = "correct horse battery"
 _visitors = itertools.count()
 
 
 @pytest.fixture
 def fake_rasa():
-    rasa = FakeRasa()
+    rasa = FakeRasa(token=RASA_TOKEN)
     yield rasa
     rasa.close()
 
@@ -30,10 +31,10 @@ def service_app(database_url: str, rasa: FakeRasa):
         "AUTO_MIGRATE": True,
         "SERVICE_TOKEN": TOKEN,
         "RASA_URL": rasa.url,
+        "RASA_TOKEN": RASA_TOKEN,
         "ACTIONS_URL": rasa.url,
         "RASA_TIMEOUT": 1.0,
         "WTF_CSRF_ENABLED": False,
-        "SHOW_DEMO_LOGINS": False,
     })
 
 

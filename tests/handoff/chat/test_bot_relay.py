@@ -74,7 +74,7 @@ def test_what_is_not_the_bots_or_came_after_the_restart_is_left_alone(app, fake_
 def test_two_processes_starting_together_answer_each_message_once(app, fake_rasa):
     cids = [acknowledged_then_died(f"visitor-race-{i}", f"question {i}") for i in range(6)]
     restarted = restart()
-    processes = [BotRelay(app.config["RASA_URL"], 2.0) for _ in range(3)]
+    processes = [BotRelay(app.config["RASA_URL"], 2.0, app.config["RASA_TOKEN"]) for _ in range(3)]
 
     relayed = at_once(lambda r=r: r.answer_unanswered(restarted) for r in processes)
 

@@ -37,6 +37,9 @@ def test_service_files_command_writes_units_that_restart_and_a_private_env_file(
         unit = (out / f"careregistry-{name}.service").read_text()
         assert "Restart=always" in unit and "User=ccr" in unit and "StartLimitIntervalSec=0" in unit
     assert (out / "careregistry.env").stat().st_mode & 0o077 == 0
+    shared = dict(line.split("=", 1) for line in (out / "careregistry.env").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    assert shared["RASA_TOKEN"] and shared["ACTIONS_TOKEN"]  # Rasa refuses to start without them
 
     result = CliRunner().invoke(cli.main, ["service-files", "--out", str(out), "--format", "supervisord"])
     assert result.exit_code == 0, result.output

@@ -99,3 +99,23 @@ def test_contact_email_for_an_anonymous_visitor(api, cid):
     assert api.post(f"/api/conversations/{cid}/contact", {"email": "bad"}).status_code == 400
     assert api.post(f"/api/conversations/{cid}/contact", {"email": "bo@example.com"}).get_json() == {"ok": True}
     assert api.get(f"/api/conversations/{cid}/customer").get_json()["email"] == "bo@example.com"
+
+
+def test_the_bot_cannot_change_a_registered_customers_email(api):
+    from handoff.people import customers
+
+    account = customers.register("reg@example.com", "a long password")
+    cid = conversations.open_for_customer(account["id"])
+    assert api.post(f"/api/conversations/{cid}/contact", {"email": "evil@example.com"}).status_code == 200
+    resp = api.post(f"/api/conversations/{cid}/tickets",
+                    {"description": "help me", "category": "billing", "email": "evil@example.com"})
+    assert resp.status_code == 201
+    assert api.get(f"/api/conversations/{cid}/customer").get_json() == {
+        "email": "reg@example.com", "name": None, "registered": True}
+
+
+def test_the_bot_cannot_replace_a_visitors_email_with_a_ticket(api, cid):
+    api.post(f"/api/conversations/{cid}/contact", {"email": "bo@example.com"})
+    api.post(f"/api/conversations/{cid}/tickets", {"description": "help", "category": "billing",
+                                                   "email": "other@example.com"})
+    assert api.get(f"/api/conversations/{cid}/customer").get_json()["email"] == "bo@example.com"

@@ -56,7 +56,7 @@ def test_forms_need_a_csrf_token(tmp_path, fake_rasa):
     from handoff import create_app
 
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}", "AUTO_MIGRATE": True,
-                      "RASA_URL": fake_rasa.url, "SHOW_DEMO_LOGINS": False})
+                      "RASA_URL": fake_rasa.url})
     assert app.test_client().post("/login", data={"email": "a@b.co", "password": "x"}).status_code == 400
 
 
