@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from handoff.db import session_scope
-from handoff.errors import Conflict, NotFound, ServiceError, clean_email, clean_text
+from handoff.errors import NotFound, ServiceError, clean_email, clean_text
 from handoff.mail import outbox
 from handoff.models import Conversation, Customer, Ticket
 from handoff.people import throttle
@@ -43,7 +43,7 @@ def _registered(s, email: str) -> Customer | None:
 def register(email, password, name=None, visitor_id: str | None = None) -> dict | None:
     """Create an account, or, if the address has one already, mail its owner instead (no text of the caller's).
 
-    The caller answers both alike ("check your inbox"), so registration cannot tell anyone whether an
+    The caller answers both alike, so registration cannot tell anyone whether an
     address has an account (as Zendesk does). Returns the new customer, or None when the address was taken.
     """
     email, password = clean_email(email), _password(password)

@@ -50,7 +50,7 @@ def register():
             except ServiceError as err:
                 error = err.message
             else:
-                # The same answer whether the address was new or taken: its inbox says which.
+                # The same answer whether the address was new or taken (a taken one is told by mail).
                 return render_template("portal/register.html", sent_to=f.get("email"), form={}, error=None)
     form = {k: v for k, v in request.form.items() if "password" not in k}
     return render_template("portal/register.html", error=error, form=form), (400 if error else 200)
