@@ -26,13 +26,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from handoff import db, realtime
     from handoff.chat.bot_relay import BotRelay
+    from handoff.chat.rates import Rates
+    from handoff.chat.sockets import cors_allowed
     from handoff.chat.sockets.agent import AgentNamespace
     from handoff.chat.sockets.customer import ChatNamespace
     from handoff.errors import register_error_handlers
     from handoff.knowledge.index import KnowledgeIndex
     from handoff.ops import health
     from handoff.people.auth import login_manager
-    from handoff.views import admin, api, console, kb_admin, pages, portal
+    from handoff.views import admin, api, console, headers, kb_admin, pages, portal
 
     configure_logging()
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "web" / "templates"),
@@ -49,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     register_error_handlers(app)
+    headers.init_app(app)
+    app.extensions["rates"] = Rates(app.config["REDIS_URL"], app.config["RATES"])
     for blueprint in (pages.bp, portal.bp, console.bp, admin.bp, kb_admin.bp, health.bp, api.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
@@ -57,12 +61,12 @@ def create_app(test_config: dict | None = None) -> Flask:
                                                  app.config["FAQ_CHOOSE_THRESHOLD"])
     relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"], app.config["RASA_TOKEN"])
     app.extensions["relay"] = relay
-    origins = app.config["ALLOWED_ORIGINS"]
     socketio = SocketIO(
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
         message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins="*" if "*" in origins else origins,
+        cors_allowed_origins=cors_allowed(app.config["ALLOWED_ORIGINS"]),
+        cors_credentials=False,  # other sites' pages get anonymous CORS only, never the customer's cookie
         max_http_buffer_size=64 * 1024,  # far above 4,000 characters, far below a memory problem
         ping_interval=20,
         logger=False,
@@ -80,6 +84,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     realtime.bind(socketio)
     socketio.on_namespace(ChatNamespace("/chat", relay))
     socketio.on_namespace(AgentNamespace("/agent"))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outermost, so Socket.IO's requests see the client's address and scheme too.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

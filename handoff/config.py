@@ -54,6 +54,24 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
         self.WTF_CSRF_TIME_LIMIT = None
+        # How many reverse proxies in front of the service add X-Forwarded-For/-Proto/-Host; 0 trusts none,
+        # since a client could otherwise pick its own address and dodge every per-address limit.
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES") or 0)
+        # Rates ("N per period;M per period"), counted in Redis when REDIS_URL is set. An empty value
+        # turns that limit off. A customer may send a burst of 10 messages, then about one a second.
+        self.RATES = {name: env.get(f"RATE_{name.upper()}", default) for name, default in {
+            "chat_connection": "10 per 10 seconds",  # messages per widget connection
+            "chat_visitor": "20 per 10 seconds;600 per hour",  # messages per conversation, all tabs
+            "chat_connect": "60 per minute",  # new widget connections per address
+            "agent_connection": "30 per 10 seconds",  # messages per console connection
+            "agent": "60 per 10 seconds",  # messages per agent, all tabs
+            "login": "10 per minute",  # failed log-ins per address (the account's own lock is 5 per 15 min)
+            "register": "10 per hour",  # registrations per address
+            "reset": "5 per hour",  # reset requests per address
+            "recipient": "3 per hour",  # mails the public forms (reset, registration) send to one address
+            "ticket": "10 per hour",  # new tickets per address, in the portal
+            "ticket_reply": "60 per hour",  # replies to tickets per address, in the portal
+        }.items()}
         self.TESTING = False
 
     def as_flask(self) -> dict:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from handoff.chat import conversations
 from handoff.db import session_scope
-from handoff.errors import Conflict, NotFound, ServiceError, clean_email, clean_text
+from handoff.errors import NotFound, ServiceError, clean_email, clean_text
 from handoff.mail import outbox
 from handoff.models import Conversation, Customer, Ticket
 from handoff.people import throttle
@@ -41,19 +41,27 @@ def _registered(s, email: str) -> Customer | None:
     return s.scalar(select(Customer).where(Customer.email == email, Customer.password_hash.is_not(None)))
 
 
-def register(email, password, name=None, visitor_id: str | None = None) -> dict:
+def register(email, password, name=None, visitor_id: str | None = None) -> dict | None:
+    """Create an account, or, if the address has one already, mail its owner instead (no text of the caller's).
+
+    The caller answers both alike, so registration cannot tell anyone whether an
+    address has an account (as Zendesk does). Returns the new customer, or None when the address was taken.
+    """
     email, password = clean_email(email), _password(password)
     name = clean_text(name, 120, "name") if name and str(name).strip() else None
+    password_hash = hash_password(password)  # in both cases, so the answer takes as long
     try:
         with session_scope() as s:
             if _registered(s, email):
-                raise Conflict("An account with this email already exists. Log in, or reset the password.")
-            c = Customer(email=email, name=name, password_hash=hash_password(password), email_verified=False)
+                outbox.queue(s, email, "account_exists")
+                log.info("registration for an existing account")
+                return None
+            c = Customer(email=email, name=name, password_hash=password_hash, email_verified=False)
             s.add(c)
             s.flush()
             result = customer_dict(c)
-    except IntegrityError:
-        raise Conflict("An account with this email already exists.") from None
+    except IntegrityError:  # registered in parallel: the other request has mailed the owner
+        return None
     if visitor_id:
         link_visitor(visitor_id, result["id"])
     log.info("customer registered id=%s", result["id"])

@@ -11,6 +11,7 @@ from handoff.config import PROJECT_ROOT
 from handoff.errors import ServiceError
 from handoff.people import agents
 from handoff.people.auth import StaffUser, client_address, end_session, staff_required
+from handoff.views.limits import TooFast, login_allowed, login_failed
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("careregistry.pages")
@@ -37,8 +38,11 @@ def login():
     status = 200
     if request.method == "POST":
         try:
+            login_allowed()
             agent = agents.authenticate(request.form.get("email"), request.form.get("password"), client_address())
         except ServiceError as err:
+            if not isinstance(err, TooFast):
+                login_failed()
             log.info("login refused email=%r status=%s", str(request.form.get("email"))[:80], err.status)
             error, status = err.message, err.status
         else:

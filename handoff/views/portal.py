@@ -27,12 +27,14 @@ from handoff.models import CATEGORIES, Conversation
 from handoff.people import customers
 from handoff.people.auth import CustomerUser, client_address, customer_required, end_session
 from handoff.tickets import lifecycle, queries
+from handoff.views.limits import TooFast, limited, login_allowed, login_failed, rates
 from handoff.views.pages import safe_local_url
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limited("register")
 def register():
     error = None
     if request.method == "POST":
@@ -41,16 +43,25 @@ def register():
             error = "The two passwords differ."
         else:
             try:
-                customer = customers.register(f.get("email"), f.get("password"), f.get("name"),
-                                              visitor_id=_visitor_id())
+                _mail_allowed(f.get("email"))
+                customers.register(f.get("email"), f.get("password"), f.get("name"), visitor_id=_visitor_id())
+            except TooFast:
+                raise
             except ServiceError as err:
                 error = err.message
             else:
-                login_user(CustomerUser(customer))
-                flash("Welcome! Your account is ready.", "success")
-                return redirect(url_for("portal.my_tickets"))
+                # The same answer whether the address was new or taken (a taken one is told by mail).
+                return render_template("portal/register.html", sent_to=f.get("email"), form={}, error=None)
     form = {k: v for k, v in request.form.items() if "password" not in k}
     return render_template("portal/register.html", error=error, form=form), (400 if error else 200)
+
+
+def _mail_allowed(email) -> None:
+    """Limit mail from the public forms to any one address, known or not (so a refusal reveals nothing)."""
+    recipient = str(email or "").strip().lower()[:254]
+    rates().require("recipient", recipient,
+                    message="We have emailed this address several times lately. Please check its inbox, "
+                            "or wait {wait} and try again.")
 
 
 def _visitor_id() -> str | None:
@@ -65,9 +76,12 @@ def login():
     next_url = request.values.get("next")
     if request.method == "POST":
         try:
+            login_allowed()
             customer = customers.authenticate(request.form.get("email"), request.form.get("password"),
                                               client_address())
         except ServiceError as err:
+            if not isinstance(err, TooFast):
+                login_failed()
             error, status = err.message, err.status
         else:
             login_user(CustomerUser(customer))
@@ -84,8 +98,10 @@ def logout():
 
 
 @bp.route("/forgot", methods=["GET", "POST"])
+@limited("reset")
 def forgot():
     if request.method == "POST":
+        _mail_allowed(request.form.get("email"))
         customers.request_reset(request.form.get("email"), public_url())
         return render_template("portal/forgot.html", sent=True)
     return render_template("portal/forgot.html", sent=False)
@@ -143,6 +159,7 @@ def my_tickets():
 
 @bp.route("/new", methods=["GET", "POST"])
 @customer_required
+@limited("ticket")
 def new_ticket():
     error = None
     if request.method == "POST":
@@ -167,6 +184,7 @@ def ticket(number: int):
 
 @bp.post("/tickets/<int:number>/reply")
 @customer_required
+@limited("ticket_reply")
 def reply(number: int):
     try:
         landed = lifecycle.customer_reply(number, current_user.customer_id, request.form.get("text"))

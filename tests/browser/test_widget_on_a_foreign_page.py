@@ -26,11 +26,22 @@ def shop(stack):
     server_origin = stack.url
     policy = (f"default-src 'none'; img-src 'self'; script-src {server_origin}; style-src {server_origin}; "
               f"connect-src {server_origin} {server_origin.replace('http://', 'ws://')}")
-    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="{policy}"><title>Another shop</title></head>'
-            f'<body><h1>Another shop</h1>'
-            f'<script src="{server_origin}/static/widget.js" data-server="{server_origin}" defer></script>'
-            f'</body></html>').encode()
+    yield from _serve(f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                      f'<meta http-equiv="Content-Security-Policy" content="{policy}"><title>Another shop</title>'
+                      f'</head><body><h1>Another shop</h1>'
+                      f'<script src="{server_origin}/static/widget.js" data-server="{server_origin}" defer></script>'
+                      f'</body></html>')
+
+
+@pytest.fixture
+def framer(stack):
+    """A page of another origin that puts the service's log-in page in a frame (clickjacking)."""
+    yield from _serve(f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Win a prize</title></head>'
+                      f'<body><iframe id="victim" src="{stack.url}/login" width="600" height="400"></iframe></body></html>')
+
+
+def _serve(html: str):
+    page = html.encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -85,3 +96,14 @@ def test_one_tag_embeds_the_widget_on_another_site(browser, stack, shop):
     assert not problems, problems
     others = [url for url in requested if not url.startswith((shop, stack.url, stack.url.replace("http", "ws")))]
     assert not others, others
+
+
+def test_another_site_cannot_frame_the_services_pages(browser, stack, framer):
+    page = browser.new_page()
+    try:
+        page.goto(framer)
+        frame = page.frame_locator("#victim")
+        page.wait_for_timeout(2000)  # the frame's load is refused, so there is no event to wait for
+        expect(frame.locator("#login-submit")).to_have_count(0)
+    finally:
+        page.close()

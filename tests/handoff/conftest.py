@@ -23,7 +23,7 @@ def fake_rasa():
     rasa.close()
 
 
-def service_app(database_url: str, rasa: FakeRasa):
+def service_app(database_url: str, rasa: FakeRasa, **settings):
     """The service as the tests run it: migrated on start, the fake Rasa as bot and action server."""
     return create_app({
         "TESTING": True,
@@ -35,6 +35,7 @@ def service_app(database_url: str, rasa: FakeRasa):
         "ACTIONS_URL": rasa.url,
         "RASA_TIMEOUT": 1.0,
         "WTF_CSRF_ENABLED": False,
+        **settings,
     })
 
 
@@ -171,6 +172,9 @@ def register(app):
         http = app.test_client()
         resp = http.post("/portal/register", data={"email": email, "name": name, "password": password,
                                                    "password2": password})
+        assert resp.status_code == 200 and "You can now" in resp.get_data(as_text=True), \
+            resp.get_data(as_text=True)[:500]
+        resp = http.post("/portal/login", data={"email": email, "password": password})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         return http
 

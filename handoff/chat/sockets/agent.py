@@ -9,11 +9,12 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from handoff.chat import agent_sockets, conversations, presence
-from handoff.chat.sockets import acknowledged
+from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import Forbidden, ServiceError, clean_client_id, clean_int, clean_text, require_dict
 from handoff.realtime import agent_room, conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.agent")
+TOO_FAST = "You are sending messages too fast; this one was not sent. Please wait {wait} and send it again."
 
 
 class AgentNamespace(Namespace):
@@ -25,7 +26,7 @@ class AgentNamespace(Namespace):
 
     def on_connect(self, auth=None):
         agent_id = getattr(current_user, "agent_id", None) if current_user.is_authenticated else None
-        if agent_id is None or not _origin_allowed():
+        if agent_id is None or foreign_origin():  # the console is only ever served by this service
             log.info("agent connect refused sid=%s", request.sid)
             return False
         agent_sockets.opened(request.sid, agent_id)
@@ -83,6 +84,9 @@ class AgentNamespace(Namespace):
     def on_agent_message(self, data=None):
         agent_id, cid = self._agent(), self._conversation_id(data)
         text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
+        rates = current_app.extensions["rates"]
+        rates.require("agent_connection", request.sid, message=TOO_FAST)
+        rates.require("agent", agent_id, message=TOO_FAST)
         message = conversations.post_agent_message(agent_id, cid, text, clean_client_id(data.get("client_msg_id")))
         return {"id": message["id"]}
 
@@ -102,13 +106,3 @@ class AgentNamespace(Namespace):
         if conversations.assigned_agent(cid) != agent_id:  # only the owner's typing is shown
             return
         publish_typing(cid, "agent", bool(data.get("typing")))
-
-
-def _origin_allowed() -> bool:
-    """Agents' sockets ride on a cookie, so refuse pages from other sites (the widget may be cross-site)."""
-    origin = request.headers.get("Origin")
-    if not origin:
-        return True
-    host = request.host_url.rstrip("/")
-    allowed = current_app.config["ALLOWED_ORIGINS"]
-    return origin.rstrip("/") == host or (origin in allowed and "*" not in allowed)

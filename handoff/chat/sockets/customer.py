@@ -9,12 +9,13 @@ from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
 from handoff.chat import conversations
-from handoff.chat.sockets import acknowledged
+from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import ServiceError, clean_client_id, clean_text, require_dict
 from handoff.realtime import conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.chat")
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+TOO_FAST = "You are sending messages too fast; this one was not sent. Please wait {wait} and send it again."
 
 
 class ChatNamespace(Namespace):
@@ -25,8 +26,14 @@ class ChatNamespace(Namespace):
         self.owner_of: dict[str, tuple[int, int | None]] = {}  # sid -> (customer, session version)
 
     def on_connect(self, auth=None):
-        customer_id = getattr(current_user, "customer_id", None) if current_user.is_authenticated else None
+        # A page of another site (ALLOWED_ORIGINS) embeds the widget for anonymous visitors only: the
+        # customer's session cookie may ride along (same site, other origin) but must not open their chat.
+        signed_in = current_user.is_authenticated and not foreign_origin()
+        customer_id = getattr(current_user, "customer_id", None) if signed_in else None
         visitor_id = auth.get("visitor_id") if isinstance(auth, dict) else None
+        if not current_app.extensions["rates"].hit("chat_connect", request.remote_addr):
+            log.info("chat connect refused sid=%s reason=rate", request.sid)
+            return False
         if customer_id is not None:
             cid = conversations.open_for_customer(customer_id)
             owner = (customer_id, current_user.session_version)
@@ -59,6 +66,9 @@ class ChatNamespace(Namespace):
         text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
         client_msg_id = clean_client_id(data.get("client_msg_id"))
         cid = self._cid()
+        rates = current_app.extensions["rates"]
+        rates.require("chat_connection", request.sid, message=TOO_FAST)
+        rates.require("chat_visitor", cid, message=TOO_FAST)
         message, created, status = conversations.post_customer_message(cid, text, client_msg_id,
                                                                          self.owner_of.get(request.sid))
         if created and status == "bot":

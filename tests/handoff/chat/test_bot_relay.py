@@ -64,7 +64,7 @@ def test_what_is_not_the_bots_or_came_after_the_restart_is_left_alone(app, fake_
     presence.connected(agent["id"])
     assert conversations.request_handoff(queued, "customer_request")["status"] == "queued"
     restarted = restart()
-    live = acknowledged_then_died("visitor-live-1", "typed after the restart")  # the new process relays it
+    acknowledged_then_died("visitor-live-1", "typed after the restart")  # the new process relays it
 
     assert relay.answer_unanswered(restarted) == 0
     assert fake_rasa.received == []

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from handoff.ops import cli
 from handoff.ops.stack import APP_BIN, PROJECT_ROOT, Stack
-from handoff.ops.supervision import supervisord_conf, write_service_files
+from handoff.ops.supervision import supervisord_conf
 
 
 def test_every_process_is_restarted_and_no_secret_is_written(tmp_path, monkeypatch):
