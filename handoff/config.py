@@ -52,6 +52,12 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = env.get("SESSION_COOKIE_SECURE", "0") == "1"
         self.WTF_CSRF_TIME_LIMIT = None
+        # Daily backups by the serving processes (one at a time): the hour (UTC) they start, how many daily
+        # and weekly copies are kept, and where. BACKUP_HOUR=off leaves backups to the operator.
+        self.BACKUP_DIR = env.get("BACKUP_DIR") or str(VAR_DIR / "backups")
+        self.BACKUP_HOUR = None if env.get("BACKUP_HOUR", "").lower() == "off" else int(_float("BACKUP_HOUR", 3)) % 24
+        self.BACKUP_DAILY_KEEP = max(int(_float("BACKUP_DAILY_KEEP", 7)), 1)
+        self.BACKUP_WEEKLY_KEEP = max(int(_float("BACKUP_WEEKLY_KEEP", 4)), 0)
         self.TESTING = False
 
     def as_flask(self) -> dict:
