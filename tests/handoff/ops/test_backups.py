@@ -203,3 +203,15 @@ def test_restore_drill_a_backup_taken_under_load_restores_whole(app, tmp_path):
     finally:
         live.close()
     assert {cid: len(seq) for cid, seq in seqs.items()} == written
+
+
+def test_backup_status_command_reports_the_last_run(app, tmp_path):
+    folder = tmp_path / "backups"
+    app.config["BACKUP_DIR"] = str(folder)
+    assert "No scheduled backup yet" in run(app, "backup-status").output
+    backups.run_due(f"sqlite:///{tmp_path / 'gone' / 'x.db'}", folder, now=DAY1)
+    failed = run(app, "backup-status")
+    assert failed.exit_code == 1 and "Last run failed" in failed.output
+    backups.run_due(app.config["DATABASE_URL"], folder, now=DAY1 + timedelta(hours=2))
+    ok = run(app, "backup-status")
+    assert ok.exit_code == 0 and "auto-20261102-050500.db" in ok.output
