@@ -128,7 +128,7 @@ def check(url: str, path: Path) -> None:
     done = subprocess.run(["pg_restore", "--list", str(path)], capture_output=True, text=True)
     if done.returncode:
         raise ServiceError(f"pg_restore cannot read {path.name}: {done.stderr.strip()[:300]}")
-    if not re.search(r"TABLE DATA \S+ messages ", done.stdout):
+    if not re.search(r"TABLE DATA \S+ messages\b", done.stdout):
         raise ServiceError(f"{path.name} has no messages table; it is not a complete backup.")
 
 
