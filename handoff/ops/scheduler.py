@@ -45,7 +45,7 @@ def _guarded(job):
             job()
         except Exception:  # a failing job must not stop the scheduler; it runs again next time
             log.exception("job failed job=%s", job.__name__)
-    run.__name__ = job.__name__
+    run.__name__ = run.__qualname__ = job.__name__  # the name APScheduler logs and lists
     return run
 
 
