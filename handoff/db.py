@@ -61,17 +61,23 @@ def init_engine(url: str) -> Engine:
 
 def keep_private(db: Path) -> None:
     """Customers' data readable by the service's user only: the file 0600 (SQLite creates its WAL and
-    shared-memory files with the database's mode), var/ and any folder made for it 0700."""
+    shared-memory files with the database's mode), var/ and any folder made for it 0700. Existing
+    modes only lose their group and other bits, so a database made read-only on purpose stays so."""
     if db.name in ("", ":memory:"):
         return
     if not db.parent.exists():
         db.parent.mkdir(mode=0o700, parents=True)
-    if VAR_DIR.is_dir() and VAR_DIR.stat().st_uid == os.getuid():
-        VAR_DIR.chmod(0o700)
-    os.close(os.open(db, os.O_RDWR | os.O_CREAT, 0o600))  # an empty file is an empty SQLite database
-    for path in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
-        if path.exists() and path.stat().st_uid == os.getuid():
-            path.chmod(0o600)
+    if not db.exists():
+        try:
+            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # empty = an empty SQLite db
+        except FileExistsError:
+            pass  # another process made it first
+    for path in (VAR_DIR, db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+        try:
+            if path.exists() and path.stat().st_uid == os.getuid():
+                path.chmod(path.stat().st_mode & 0o700)
+        except OSError:
+            pass  # not ours to change; the service still runs
 
 
 def engine() -> Engine:
