@@ -65,8 +65,7 @@ def keep_private(db: Path) -> None:
     modes only lose their group and other bits, so a database made read-only on purpose stays so."""
     if db.name in ("", ":memory:"):
         return
-    if not db.parent.exists():
-        db.parent.mkdir(mode=0o700, parents=True)
+    db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not db.exists():
         try:
             os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # empty = an empty SQLite db

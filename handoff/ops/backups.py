@@ -45,8 +45,7 @@ def default_name(url: str, folder: Path) -> Path:
 
 def _private(target: Path) -> None:
     """An empty file only the owner can read, in a folder only the owner can enter, to write the copy into."""
-    if not target.parent.exists():
-        target.parent.mkdir(mode=0o700, parents=True)
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     target.chmod(0o600)
 
@@ -167,8 +166,7 @@ def run_due(url: str, folder: Path, *, hour: int = 3, daily_keep: int = 7, weekl
     Returns what was recorded, or None when there was nothing to do.
     """
     now = now or datetime.now(timezone.utc)
-    if not folder.exists():
-        folder.mkdir(mode=0o700, parents=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # processes start together: no exists() first
     fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:  # every serving process runs the scheduler; the first to get here does the work
