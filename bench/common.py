@@ -166,7 +166,8 @@ def bench_stack(with_bot: bool, progress=print) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="ccr-bench-") as tmp:
         var = Path(tmp)
         stack = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
-                      extra_env={"DATABASE_URL": f"sqlite:///{var / 'bench.db'}"})
+                      # Every simulated customer connects from 127.0.0.1: no per-address connection limit.
+                      extra_env={"DATABASE_URL": f"sqlite:///{var / 'bench.db'}", "RATE_CHAT_CONNECT": ""})
         names = ("rasa", "actions", "web") if with_bot else ("web",)
         running = RunningStack(stack, names=names)
         started = time.monotonic()

@@ -72,6 +72,12 @@ class Config:
             "ticket": "10 per hour",  # new tickets per address, in the portal
             "ticket_reply": "60 per hour",  # replies to tickets per address, in the portal
         }.items()}
+        # Daily backups by the serving processes (one at a time): the hour (UTC) they start, how many daily
+        # and weekly copies are kept, and where. BACKUP_HOUR=off leaves backups to the operator.
+        self.BACKUP_DIR = env.get("BACKUP_DIR") or str(VAR_DIR / "backups")
+        self.BACKUP_HOUR = None if env.get("BACKUP_HOUR", "").lower() == "off" else int(_float("BACKUP_HOUR", 3)) % 24
+        self.BACKUP_DAILY_KEEP = max(int(_float("BACKUP_DAILY_KEEP", 7)), 1)
+        self.BACKUP_WEEKLY_KEEP = max(int(_float("BACKUP_WEEKLY_KEEP", 4)), 0)
         self.TESTING = False
 
     def as_flask(self) -> dict:

@@ -1,14 +1,17 @@
 """Engine and session factory. Service functions open short transactions with `session_scope()`."""
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager, nullcontext
+from pathlib import Path
 from typing import Iterator, TypeVar
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from handoff.config import VAR_DIR
 from handoff.errors import NotFound
 
 Row = TypeVar("Row")
@@ -46,9 +49,7 @@ def init_engine(url: str) -> Engine:
     global _engine, _factory, _sqlite_turn
     _sqlite_turn = threading.RLock() if url.startswith("sqlite") else None
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        keep_private(Path(url.removeprefix("sqlite:///").split("?")[0]))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
@@ -56,6 +57,26 @@ def init_engine(url: str) -> Engine:
     _engine = engine
     _factory = sessionmaker(engine, expire_on_commit=False)
     return engine
+
+
+def keep_private(db: Path) -> None:
+    """Customers' data readable by the service's user only: the file 0600 (SQLite creates its WAL and
+    shared-memory files with the database's mode), var/ and any folder made for it 0700. Existing
+    modes only lose their group and other bits, so a database made read-only on purpose stays so."""
+    if db.name in ("", ":memory:"):
+        return
+    db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not db.exists():
+        try:
+            os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # empty = an empty SQLite db
+        except FileExistsError:
+            pass  # another process made it first
+    for path in (VAR_DIR, db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}-journal")):
+        try:
+            if path.exists() and path.stat().st_uid == os.getuid():
+                path.chmod(path.stat().st_mode & 0o700)
+        except OSError:
+            pass  # not ours to change; the service still runs
 
 
 def engine() -> Engine:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -39,12 +40,35 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
-def clean_text(value, max_chars: int = 4000, what: str = "message") -> str:
+# Bidi embeddings, overrides and isolates make text display in another order than it is stored
+# ("Trojan Source"); plain right-to-left writing does not need them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Letters that draw nothing, which Unicode nevertheless files as letters or symbols.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u180e")
+# Categories that draw nothing by themselves: controls, formats (zero-width), separators, marks.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"}
+
+
+def _visible(ch: str) -> bool:
+    return ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _INVISIBLE
+
+
+def clean_text(value, max_chars: int = 4000, what: str = "message", one_line: bool = False) -> str:
+    """Text as a person typed it: no control characters or bidi overrides, at least one visible character.
+
+    `one_line` folds every line break and run of spaces into one space (subjects, names: mail headers).
+    """
     if not isinstance(value, str):
         raise ServiceError(f"The {what} must be text.")
-    text = _CONTROL.sub("", value).strip()
+    if _SURROGATE.search(value):  # half of an emoji's pair: it cannot be stored or shown
+        raise ServiceError(f"The {what} contains a broken character (half of an emoji?); please type it again.")
+    text = _BIDI.sub("", _CONTROL.sub("", value))
+    text = " ".join(text.split()) if one_line else text.strip()
     if not text:
         raise ServiceError(f"The {what} is empty.")
+    if not any(_visible(ch) for ch in text):
+        raise ServiceError(f"The {what} has no visible characters.")
     if len(text) > max_chars:
         raise ServiceError(f"The {what} is too long: {len(text)} characters, the limit is {max_chars}.")
     return text

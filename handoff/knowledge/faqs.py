@@ -55,13 +55,34 @@ def count() -> int:
         return len(s.scalars(select(Faq.id)).all())
 
 
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(...) runs when opened).
+_FORMULA_START = tuple("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+_GUARDED = re.compile("^'+[" + re.escape("".join(_FORMULA_START)) + "]")
+
+
+def _guard(cell: str) -> str:
+    """Export: a leading apostrophe makes a spreadsheet show the cell as text; it is hidden there.
+
+    Cells that already start with apostrophes before such a character get one more, so `_unguard`
+    gives every cell back exactly.
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) or _GUARDED.match(cell) else cell
+
+
+def _unguard(cell: str | None) -> str:
+    """Import: undo `_guard` (also a spreadsheet user's own '=... meant as text)."""
+    cell = cell or ""
+    return cell[1:] if _GUARDED.match(cell) else cell
+
+
 def _read_csv(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict]]:
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ServiceError(f"{path.name}: missing column(s) {', '.join(missing)}; expected {','.join(columns)}.")
-        return [(reader.line_num, row) for row in reader]
+        return [(reader.line_num, {k: _unguard(v.strip()) if isinstance(v, str) else v for k, v in row.items()})
+                for row in reader]
 
 
 def import_csv(answers_path: Path, questions_path: Path) -> tuple[int, int]:
@@ -122,8 +143,8 @@ def export_csv() -> tuple[str, str]:
     q.writerow(("question", "answer_id"))
     with session_scope() as s:
         for f in s.scalars(select(Faq).options(selectinload(Faq.phrasings)).order_by(Faq.id)):
-            a.writerow((f.slug, f.answer, f.category, 1 if f.enabled else 0))
-            q.writerows((p.text, f.slug) for p in f.phrasings)
+            a.writerow((_guard(f.slug), _guard(f.answer), _guard(f.category), 1 if f.enabled else 0))
+            q.writerows((_guard(p.text), _guard(f.slug)) for p in f.phrasings)
     return answers.getvalue(), questions.getvalue()
 
 

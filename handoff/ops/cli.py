@@ -163,9 +163,9 @@ def faq_eval_command(kb: str, queries: str, tune_path: str | None, answer_thresh
 
 
 @main.command("backup")
-@click.option("--out", type=click.Path(dir_okay=False), help="Where to write it (default: var/backups/).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Where to write it (default: BACKUP_DIR, var/backups/).")
 def backup(out: str | None) -> None:
-    """Take a consistent backup of the database while the service runs."""
+    """Take a consistent backup of the database while the service runs, and check it restores."""
     from pathlib import Path
 
     from flask import current_app
@@ -173,13 +173,31 @@ def backup(out: str | None) -> None:
     from handoff.ops import backups
 
     url = current_app.config["DATABASE_URL"]
-    target = Path(out) if out else backups.default_name(url, VAR_DIR / "backups")
+    target = Path(out) if out else backups.default_name(url, Path(current_app.config["BACKUP_DIR"]))
     click.echo(f"Backing up to {target} ...")
     try:
         backups.take(url, target, progress=lambda line: click.echo(line))
+        backups.check(url, target)
     except ServiceError as err:
         _fail(err)
-    click.echo(f"Backup written: {target}")
+    click.echo(f"Backup written and checked: {target}")
+
+
+@main.command("backup-status")
+def backup_status() -> None:
+    """What the daily backup job last did (exit status 1 if its last run failed)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from handoff.ops import backups
+
+    status = backups.read_status(Path(current_app.config["BACKUP_DIR"]))
+    good, last = status.get("last_good"), status.get("last_run")
+    click.echo(f"Last good backup: {good['at']} {good['file']}" if good else "No scheduled backup yet.")
+    if last and not last.get("ok"):
+        click.secho(f"Last run failed at {last['at']}: {last['error']}", fg="red", err=True)
+        sys.exit(1)
 
 
 @main.command("restore")

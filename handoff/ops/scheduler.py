@@ -1,16 +1,20 @@
-"""Background jobs of a serving process: deliver the outbox, run the ticket automations.
+"""Background jobs of a serving process: deliver the outbox, run the ticket automations, back up daily.
 
-Both jobs are safe to run in several processes at once: mails are claimed before sending and every
-automation is a conditional change, so nothing is done twice.
+All are safe to run in several processes at once: mails are claimed before sending, every automation is
+a conditional change, and the backup takes a file lock, so nothing is done twice.
 """
 from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from handoff import db
+from handoff.config import Config
 from handoff.mail import outbox
+from handoff.ops import backups
 from handoff.tickets import automations
 
 log = logging.getLogger("careregistry.scheduler")
@@ -26,13 +30,21 @@ def run_automations() -> None:
                     pending_resolve_days=_days("PENDING_RESOLVE_DAYS", 4))
 
 
+def backup_job(settings: Config):
+    def run_backup() -> None:
+        backups.run_due(db.engine().url.render_as_string(hide_password=False), Path(settings.BACKUP_DIR),
+                        hour=settings.BACKUP_HOUR, daily_keep=settings.BACKUP_DAILY_KEEP,
+                        weekly_keep=settings.BACKUP_WEEKLY_KEEP)
+    return run_backup
+
+
 def _guarded(job):
     def run():
         try:
             job()
         except Exception:  # a failing job must not stop the scheduler; it runs again next time
             log.exception("job failed job=%s", job.__name__)
-    run.__name__ = job.__name__
+    run.__name__ = run.__qualname__ = job.__name__  # the name APScheduler logs and lists
     return run
 
 
@@ -41,6 +53,9 @@ def start() -> BackgroundScheduler:
     scheduler.add_job(_guarded(outbox.deliver_due), "interval", seconds=float(os.environ.get("MAIL_INTERVAL", 10)),
                       max_instances=1, coalesce=True)
     scheduler.add_job(_guarded(run_automations), "interval", minutes=10, max_instances=1, coalesce=True)
+    settings = Config()
+    if settings.BACKUP_HOUR is not None:  # a cheap check every 10 minutes; the backup itself once a day
+        scheduler.add_job(_guarded(backup_job(settings)), "interval", minutes=10, max_instances=1, coalesce=True)
     scheduler.start()
     log.info("scheduler started")
     return scheduler

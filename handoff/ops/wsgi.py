@@ -78,7 +78,8 @@ else:
 jobs = scheduler.start()
 # With several processes, the others are still relaying what they stored just now: leave them the time a
 # relay takes (RASA_TIMEOUT, and 5 s for a queue), so no question is answered twice.
-unanswered_before = started if not app.config["REDIS_URL"] else started - timedelta(seconds=app.config["RASA_TIMEOUT"] + 5)
+unanswered_before = started if not app.config["REDIS_URL"] else \
+    started - timedelta(seconds=app.config["RASA_TIMEOUT"] + 5)
 threading.Thread(target=_answer_unanswered, args=(app.extensions["relay"], unanswered_before),
                  daemon=True, name="answer-unanswered").start()
 # Everything imported so far lives as long as the process: move it out of the garbage collector's sight.

@@ -6,6 +6,7 @@ Every transition writes its event to the ticket's history, and queues the custom
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +23,9 @@ REASON_WORDS = {
     "repeated_fallback": "the assistant repeatedly did not understand",
     "bot_error": "the assistant was unavailable",
 }
+# A chat asking for a ticket again within this time gets the one it has: a second press of "Open a
+# ticket" (the first answer was slow, or the bot was down) or a retried request must not open two.
+REPEAT_WINDOW = timedelta(minutes=10)
 
 
 def ticket_dict(t: Ticket) -> dict:
@@ -57,20 +61,45 @@ def _open(s: Session, customer: Customer, conversation: Conversation | None, des
     return t
 
 
+def _repeat(s: Session, c: Conversation, source: str, description: str | None = None) -> Ticket | None:
+    """The ticket this chat opened from `source` moments ago and still open, if any.
+
+    Locks the conversation's row first (PostgreSQL), so two requests at once see each other's ticket;
+    SQLite takes writers one at a time anyway.
+    """
+    s.refresh(c, with_for_update=True)
+    query = select(Ticket).where(Ticket.conversation_id == c.id, Ticket.source == source,
+                                 Ticket.status.in_(("new", "open", "pending")),
+                                 Ticket.created_at >= utcnow() - REPEAT_WINDOW)
+    if description is not None:
+        query = query.where(Ticket.description == description)
+    t = s.scalars(query.order_by(Ticket.id.desc())).first()
+    if t is not None:
+        log.info("ticket request repeated number=%s conversation=%s source=%s", t.id, c.id, source)
+    return t
+
+
 def create_from_bot(conversation_id: int, description, category, email=None) -> dict:
+    """The bot's ticket form; the same description from the same chat again returns the ticket it opened."""
     description = clean_text(description, 4000, "description")
     if category not in CATEGORIES:
         raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    email = clean_email(email) if email else None
     with session_scope() as s:
         c = _conversation(s, conversation_id)
+        t = _repeat(s, c, "bot", description)
         if email and not c.customer.email:
-            c.customer.email = clean_email(email)
-        t = _open(s, c.customer, c, description, category, "bot", "assistant")
+            c.customer.email = email
+        if t is None:
+            t = _open(s, c.customer, c, description, category, "bot", "assistant")
         return ticket_dict(t)
 
 
 def create_from_transcript(s: Session, c: Conversation, reason: str) -> Ticket:
-    """A ticket carrying the chat so far, for when no agent could take it."""
+    """A ticket carrying the chat so far, for when no agent could take it (once: see REPEAT_WINDOW)."""
+    existing = _repeat(s, c, "handoff")
+    if existing is not None:
+        return existing
     lines = [f"{m.sender}: {m.text}" for m in
              s.scalars(select(Message).where(Message.conversation_id == c.id).order_by(Message.id))]
     customer_lines = [m.split(": ", 1)[1] for m in lines if m.startswith("customer: ")
@@ -142,7 +171,7 @@ def open_ticket(customer_id: int, subject, description, category, priority: str 
                 source: str, actor: str, conversation_id: int | None = None, parent_id: int | None = None) -> dict:
     """Open a ticket from the portal or the console; the customer gets its number by email."""
     description = clean_text(description, 8000, "description")
-    subject = clean_text(subject, 200, "subject") if subject else _subject(description)
+    subject = clean_text(subject, 200, "subject", one_line=True) if subject else _subject(description)
     if category not in CATEGORIES:
         raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
     if priority not in PRIORITIES:

@@ -1,9 +1,11 @@
 """Blueprint `admin`: agents, escalations and the numbers."""
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -46,11 +48,30 @@ def stats() -> dict:
         }
 
 
+def backup_status() -> dict:
+    """The daily backup job's status file (written by ops/backups.py, which views may not import)."""
+    cfg = current_app.config
+    folder = Path(cfg["BACKUP_DIR"])
+    try:
+        status = json.loads((folder / "status.json").read_text())
+    except (OSError, ValueError):
+        status = {}
+    last_run, last_good = status.get("last_run") or {}, status.get("last_good")
+
+    def shown(run: dict) -> dict:
+        return {**run, "at": datetime.fromisoformat(run["at"]).strftime("%Y-%m-%d %H:%M")}
+
+    stale = bool(last_good) and datetime.now(timezone.utc) - datetime.fromisoformat(last_good["at"]) > timedelta(days=2)
+    return {"folder": str(folder), "hour": cfg.get("BACKUP_HOUR"), "daily_keep": cfg.get("BACKUP_DAILY_KEEP"),
+            "weekly_keep": cfg.get("BACKUP_WEEKLY_KEEP"), "last_good": shown(last_good) if last_good else None,
+            "failed": shown(last_run) if last_run and not last_run.get("ok") else None, "stale": stale}
+
+
 @bp.get("/")
 @staff_required(admin=True)
 def dashboard():
     return render_template("admin.html", agents=agents.list_all(), escalations=escalations(), stats=stats(),
-                           categories=CATEGORIES)
+                           categories=CATEGORIES, backup=backup_status())
 
 
 @bp.post("/agents")

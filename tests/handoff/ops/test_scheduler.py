@@ -1,0 +1,27 @@
+"""Every serving process schedules the daily backup check, unless the operator turned it off."""
+from __future__ import annotations
+
+import pytest
+
+from handoff.ops import scheduler
+
+
+@pytest.mark.parametrize("hour, scheduled", [(None, True), ("5", True), ("off", False)])
+def test_the_backup_job_is_scheduled_unless_turned_off(app, monkeypatch, hour, scheduled):
+    if hour is None:
+        monkeypatch.delenv("BACKUP_HOUR", raising=False)
+    else:
+        monkeypatch.setenv("BACKUP_HOUR", hour)
+    jobs = scheduler.start()
+    try:
+        assert ("run_backup" in [j.name for j in jobs.get_jobs()]) is scheduled
+    finally:
+        jobs.shutdown(wait=False)
+
+
+def test_the_backup_job_backs_up_the_database_the_process_uses(app, tmp_path, monkeypatch):
+    from handoff.config import Config
+
+    monkeypatch.setenv("BACKUP_DIR", str(tmp_path / "b"))
+    scheduler.backup_job(Config())()
+    assert len(list((tmp_path / "b").glob("auto-*.db"))) == 1
