@@ -166,8 +166,10 @@ def bench_stack(with_bot: bool, progress=print) -> Iterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix="ccr-bench-") as tmp:
         var = Path(tmp)
         stack = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
-                      # Every simulated customer connects from 127.0.0.1: no per-address connection limit.
-                      extra_env={"DATABASE_URL": f"sqlite:///{var / 'bench.db'}", "RATE_CHAT_CONNECT": ""})
+                      # Every simulated customer connects from 127.0.0.1, and a few simulated agents answer
+                      # hundreds of chats each: no per-address connection limit, no per-agent message rate.
+                      extra_env={"DATABASE_URL": f"sqlite:///{var / 'bench.db'}", "RATE_CHAT_CONNECT": "",
+                                 "RATE_AGENT": "", "RATE_AGENT_CONNECTION": ""})
         names = ("rasa", "actions", "web") if with_bot else ("web",)
         running = RunningStack(stack, names=names)
         started = time.monotonic()
