@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFProtect
 from handoff.config import PROJECT_ROOT, Config
 
 csrf = CSRFProtect()
+# Largest Socket.IO packet: far above a 4,000-character message, far below a memory problem.
+SOCKET_BODY_LIMIT = 64 * 1024
 
 
 def configure_logging() -> None:
@@ -29,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from handoff.chat.rates import Rates
     from handoff.chat.sockets import cors_allowed
     from handoff.chat.sockets.agent import AgentNamespace
+    from handoff.chat.sockets.body_limit import SocketBodyLimit
     from handoff.chat.sockets.customer import ChatNamespace
     from handoff.errors import register_error_handlers
     from handoff.knowledge.index import KnowledgeIndex
@@ -67,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=cors_allowed(app.config["ALLOWED_ORIGINS"]),
         cors_credentials=False,  # other sites' pages get anonymous CORS only, never the customer's cookie
-        max_http_buffer_size=64 * 1024,  # far above 4,000 characters, far below a memory problem
+        max_http_buffer_size=SOCKET_BODY_LIMIT,
         ping_interval=20,
         logger=False,
         engineio_logger=False,
@@ -84,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     realtime.bind(socketio)
     socketio.on_namespace(ChatNamespace("/chat", relay))
     socketio.on_namespace(AgentNamespace("/agent"))
+    app.wsgi_app = SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -1,6 +1,8 @@
 """Who may open a socket from which page (Origin), and how fast anyone may send on it."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from handoff.db import session_scope
@@ -89,3 +91,16 @@ def test_an_agent_flood_is_refused_too(agent_socket, customer_socket, api):
             for i in range(40)]
     assert sum(a["ok"] for a in acks) == 30 and "too fast" in acks[-1]["error"]
     assert _stored("agent") == 30
+
+
+def test_an_oversized_long_polling_post_gets_413_and_the_session_lives_on(app):
+    """Engine.IO used to close the whole session on a POST over its limit, with no answer to show."""
+    http = app.test_client()
+    handshake = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": OWN})
+    sid = json.loads(handshake.get_data(as_text=True)[1:])["sid"]
+    path = f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+    big = http.post(path, data="4" + "x" * (70 * 1024), headers={"Origin": OWN, "Content-Type": "text/plain"})
+    assert big.status_code == 413
+    assert "too large" in big.get_json()["message"] and "64 KB" in big.get_json()["message"]
+    # The session was not touched: a pong on it is still taken.
+    assert http.post(path, data="3", headers={"Origin": OWN, "Content-Type": "text/plain"}).status_code == 200
