@@ -7,7 +7,7 @@ APP_STAMP := $(APP)/.installed
 RASA_STAMP := $(RASA)/.installed
 NODE_STAMP := node_modules/.installed
 MODEL := models/current.tar.gz
-BOT_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+BOT_SOURCES := config.yml domain.yml bot/intent_classifier.py $(shell find data -name '*.yml' 2>/dev/null)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test setup db model bench eval test-actions test-bot test-service browser-deps scale-deps clean

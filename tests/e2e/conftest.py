@@ -33,7 +33,7 @@ def stack(tmp_path_factory):
                               "MAIL_INTERVAL": "1"})
     with SupervisedStack(config) as running:
         running.mailbox = mailbox
-        # Rasa loads its model in about a minute on two free cores; E2E_START_TIMEOUT allows for busy ones.
+        # Rasa starts in about 15 s on two free cores; E2E_START_TIMEOUT allows for busy ones.
         if wait_healthy(config.handoff_url, timeout=float(os.environ.get("E2E_START_TIMEOUT", 240)),
                         progress=lambda m: None) is None:
             pytest.fail("The stack did not become healthy:\n" + "\n".join(
