@@ -6,7 +6,6 @@ import logging
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from handoff.chat import conversations
 from handoff.db import session_scope
@@ -19,6 +18,7 @@ from handoff.people.passwords import hash_password, verify_password
 log = logging.getLogger("careregistry.accounts")
 RESET_HOURS = 2
 LINK_HOURS = 48
+VERIFY_HOURS = 48
 
 
 def _signer(salt: str) -> URLSafeTimedSerializer:
@@ -38,34 +38,65 @@ def customer_dict(c: Customer) -> dict:
 
 
 def _registered(s, email: str) -> Customer | None:
-    return s.scalar(select(Customer).where(Customer.email == email, Customer.password_hash.is_not(None)))
+    """The address's account, once its owner has confirmed the address."""
+    return s.scalar(select(Customer).where(Customer.email == email, Customer.password_hash.is_not(None),
+                                           Customer.email_verified.is_(True)))
 
 
-def register(email, password, name=None, visitor_id: str | None = None) -> dict | None:
-    """Create an account, or, if the address has one already, mail its owner instead (no text of the caller's).
+def _pending(s, email: str) -> Customer | None:
+    """A registration whose confirmation link has not been followed yet."""
+    return s.scalar(select(Customer).where(Customer.email == email, Customer.password_hash.is_not(None),
+                                           Customer.email_verified.is_(False)).order_by(Customer.id))
 
-    The caller answers both alike, so registration cannot tell anyone whether an
-    address has an account (as Zendesk does). Returns the new customer, or None when the address was taken.
+
+def register(email, password, name, base_url: str) -> None:
+    """Mail the address a link that makes the account usable, or, if it has one already, tell its owner.
+
+    The caller answers both alike, and an account cannot be used before its address is confirmed, so
+    neither the form nor a log-in afterwards tells anyone whether an address has an account (as Zendesk
+    and Chatwoot confirm sign-ups). Registering an unconfirmed address again replaces the earlier
+    password, so whoever registered someone else's address first holds nothing once its owner does.
     """
     email, password = clean_email(email), _password(password)
     name = clean_text(name, 120, "name") if name and str(name).strip() else None
     password_hash = hash_password(password)  # in both cases, so the answer takes as long
-    try:
-        with session_scope() as s:
-            if _registered(s, email):
-                outbox.queue(s, email, "account_exists")
-                log.info("registration for an existing account")
-                return None
-            c = Customer(email=email, name=name, password_hash=password_hash, email_verified=False)
+    with session_scope() as s:
+        if _registered(s, email):
+            outbox.queue(s, email, "account_exists")
+            log.info("registration for an existing account")
+            return
+        c = _pending(s, email)
+        if c is None:
+            c = Customer(email=email, email_verified=False)
             s.add(c)
-            s.flush()
-            result = customer_dict(c)
-    except IntegrityError:  # registered in parallel: the other request has mailed the owner
-        return None
-    if visitor_id:
-        link_visitor(visitor_id, result["id"])
-    log.info("customer registered id=%s", result["id"])
-    return result
+        c.name, c.password_hash = name, password_hash
+        s.flush()
+        token = _signer("verify").dumps({"c": c.id, "h": password_hash[-16:]})
+        outbox.queue(s, email, "verify_email", name=name or "there", hours=VERIFY_HOURS,
+                     link=f"{base_url}/portal/verify/{token}")
+        customer_id = c.id
+    log.info("customer registered id=%s confirmed=no", customer_id)
+
+
+def verify_email(token: str) -> dict:
+    """The owner of the address followed the link: the account is theirs to use from now on."""
+    try:
+        data = _signer("verify").loads(token, max_age=VERIFY_HOURS * 3600)
+    except SignatureExpired:
+        raise ServiceError("This confirmation link has expired. Register again to get a new one.") from None
+    except BadSignature:
+        raise ServiceError("This confirmation link is not valid. Register again to get a new one.") from None
+    with session_scope() as s:
+        c = s.get(Customer, data.get("c")) if isinstance(data, dict) else None
+        # The token carries a piece of the password's hash: a later registration of the address makes it void.
+        if c is None or c.password_hash is None or c.password_hash[-16:] != data.get("h"):
+            raise ServiceError("This confirmation link is no longer valid. Use the one in our latest mail.")
+        if not c.email_verified:
+            if _registered(s, c.email):
+                raise ServiceError("This address already has an account. Log in, or reset its password.")
+            c.email_verified = True
+            log.info("customer confirmed id=%s", c.id)
+        return customer_dict(c)
 
 
 def authenticate(email, password, address: str) -> dict:
@@ -78,7 +109,14 @@ def authenticate(email, password, address: str) -> dict:
             ok = c is not None and verify_password(c.password_hash, password)
             return customer_dict(c) if ok else None
 
-    return throttle.guarded(email, address, verify)
+    try:
+        return throttle.guarded(email, address, verify)
+    except ServiceError as err:
+        if err.status != 401:
+            raise
+        # Said to everyone alike: an unconfirmed account answers exactly as a wrong password does.
+        raise ServiceError("Wrong email or password. If you registered recently, confirm your address first "
+                           "with the link we emailed you.", 401) from None
 
 
 def get(customer_id: int) -> dict:

@@ -5,6 +5,7 @@ Templates (web/templates/portal/) and their context:
 - login.html: error, next
 - forgot.html: sent (bool)
 - reset.html: token, error
+- verify.html: token, error (the button that confirms a registration)
 - password.html: error, done (bool)
 - tickets.html: tickets (list of ticket rows: number, subject, status, category, priority, assignee, updated_at)
 - new_ticket.html: categories, error, form
@@ -44,7 +45,7 @@ def register():
         else:
             try:
                 _mail_allowed(f.get("email"))
-                customers.register(f.get("email"), f.get("password"), f.get("name"), visitor_id=_visitor_id())
+                customers.register(f.get("email"), f.get("password"), f.get("name"), public_url())
             except TooFast:
                 raise
             except ServiceError as err:
@@ -68,6 +69,23 @@ def _visitor_id() -> str | None:
     """The widget's visitor id, sent by the page so the anonymous chat joins the account."""
     value = request.form.get("visitor_id") or ""
     return value if 8 <= len(value) <= 64 else None
+
+
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify(token: str):
+    """The link in the confirmation mail. A button (POST), so mail scanners that open links confirm nothing."""
+    error = None
+    if request.method == "POST":
+        try:
+            customer = customers.verify_email(token)
+        except ServiceError as err:
+            error = err.message
+        else:
+            login_user(CustomerUser(customer))
+            if _visitor_id():
+                customers.link_visitor(_visitor_id(), customer["id"])
+            return redirect(url_for("portal.my_tickets"))
+    return render_template("portal/verify.html", token=token, error=error), (400 if error else 200)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -4,7 +4,11 @@ import itertools
 
 import pytest
 
+from sqlalchemy import delete, select
+
 from handoff import create_app
+from handoff.db import session_scope
+from handoff.models import OutboxMail
 from handoff.knowledge import faqs
 from handoff.ops.cli import SEED
 from handoff.people import agents
@@ -164,6 +168,17 @@ def deliver(mailbox):
     return run
 
 
+def confirmation_link(email: str) -> str:
+    """The path of the newest registration link mailed to the address (from the outbox)."""
+    import re
+
+    with session_scope() as s:
+        mail = s.scalars(select(OutboxMail).where(OutboxMail.to_addr == email, OutboxMail.kind == "verify_email")
+                         .order_by(OutboxMail.id.desc())).first()
+        assert mail is not None, f"no confirmation mail to {email}"
+        return re.search(r"https?://[^/\s]+(/portal/verify/\S+)", mail.text).group(1)
+
+
 @pytest.fixture
 def register(app):
     """A customer with an account, logged in on their own test client."""
@@ -172,8 +187,11 @@ def register(app):
         http = app.test_client()
         resp = http.post("/portal/register", data={"email": email, "name": name, "password": password,
                                                    "password2": password})
-        assert resp.status_code == 200 and "You can now" in resp.get_data(as_text=True), \
+        assert resp.status_code == 200 and "We have emailed" in resp.get_data(as_text=True), \
             resp.get_data(as_text=True)[:500]
+        http.post(confirmation_link(email))
+        with session_scope() as s:  # read already: later mail checks see only what came after
+            s.execute(delete(OutboxMail).where(OutboxMail.kind == "verify_email"))
         resp = http.post("/portal/login", data={"email": email, "password": password})
         assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
         return http

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from handoff.chat import conversations
-from tests.handoff.conftest import PASSWORD, Inbox
+from tests.handoff.conftest import PASSWORD, Inbox, confirmation_link
 
 
 def test_register_log_out_and_log_in(app, register):
@@ -46,23 +46,60 @@ def test_log_in_is_throttled_per_account(app, register):
 
 
 def test_registration_does_not_tell_whether_an_account_exists(app, register, mailbox, deliver):
-    """A taken address gets the same answer as a new one; its owner is told by mail instead (as Zendesk does)."""
+    """A taken address gets the same answer as a new one, on the form and at log-in afterwards: a new
+    account is unusable until its address is confirmed, so the registrant's password opens neither."""
     register().post("/portal/logout")
+    deliver()
+    mailbox.messages.clear()
     answers = {}
     for email in ("ann@example.com", "bob@example.com"):
         http = app.test_client()
         resp = http.post("/portal/register", data={"email": email, "name": "Mallory", "password": "another pass",
                                                    "password2": "another pass"})
-        answers[email] = (resp.status_code, resp.get_data(as_text=True).replace(email, "EMAIL"))
         assert http.get("/portal/").status_code == 302  # nobody is logged in by registering
+        login = http.post("/portal/login", data={"email": email, "password": "another pass"})
+        answers[email] = [(r.status_code, _anonymous(r.get_data(as_text=True), email)) for r in (resp, login)]
     assert answers["ann@example.com"] == answers["bob@example.com"]
+    assert answers["bob@example.com"][1][0] == 401 and "confirm your address" in answers["bob@example.com"][1][1]
     deliver()
-    [mail] = mailbox.messages
-    assert mail["To"] == "ann@example.com" and "already has one" in mailbox.text(mail)
-    assert "Mallory" not in mailbox.text(mail)  # nothing of the caller's own goes into it
+    mails = {m["To"]: m for m in mailbox.messages}
+    assert "already has one" in mailbox.text(mails["ann@example.com"])
+    assert "Mallory" not in mailbox.text(mails["ann@example.com"])  # nothing of the caller's own goes into it
+    assert "Confirm" in mails["bob@example.com"]["Subject"]
     fresh = app.test_client()  # Ann's password is untouched
     assert fresh.post("/portal/login", data={"email": "ann@example.com", "password": PASSWORD}).status_code == 302
-    assert fresh.post("/portal/login", data={"email": "bob@example.com", "password": "another pass"}).status_code == 302
+    bob = app.test_client()
+    assert bob.post(confirmation_link("bob@example.com")).status_code == 302  # confirmed and logged in
+    assert bob.get("/portal/").status_code == 200
+    assert app.test_client().post("/portal/login", data={"email": "bob@example.com", "password": "another pass"}) \
+        .status_code == 302
+
+
+def _anonymous(page: str, email: str) -> str:
+    """The page without the address and the form's CSRF token (each browser has its own)."""
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", page.replace(email, "EMAIL"))
+
+
+def test_whoever_registers_someone_elses_address_first_gains_nothing(app):
+    """Mallory registers Ann's address before Ann does: Ann's own registration voids Mallory's link and
+    password, and opening a link (as mail scanners do) confirms nothing."""
+    def sign_up(password):
+        app.test_client().post("/portal/register", data={"email": "ann@example.com", "password": password,
+                                                         "password2": password})
+        return confirmation_link("ann@example.com")
+
+    mallorys_link = sign_up("mallory's pass")
+    assert app.test_client().get(mallorys_link).status_code == 200  # a page with a button, nothing done
+    anns_link = sign_up(PASSWORD)
+    stale = app.test_client().post(mallorys_link)
+    assert stale.status_code == 400 and "latest mail" in stale.get_data(as_text=True)
+    ann = app.test_client()
+    assert ann.post(anns_link).status_code == 302 and ann.get("/portal/").status_code == 200
+    for password, status in (("mallory's pass", 401), (PASSWORD, 302)):
+        assert app.test_client().post("/portal/login", data={"email": "ann@example.com", "password": password}) \
+            .status_code == status
+    forged = app.test_client().post(anns_link[:-4] + "AAAA")
+    assert forged.status_code == 400 and "not valid" in forged.get_data(as_text=True)
 
 
 def test_change_password(app, register):

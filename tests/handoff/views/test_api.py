@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from handoff.chat import conversations
+from tests.handoff.conftest import confirmation_link
 
 
 @pytest.fixture
@@ -101,10 +102,12 @@ def test_contact_email_for_an_anonymous_visitor(api, cid):
     assert api.get(f"/api/conversations/{cid}/customer").get_json()["email"] == "bo@example.com"
 
 
-def test_the_bot_cannot_change_a_registered_customers_email(api):
+def test_the_bot_cannot_change_a_registered_customers_email(app, api):
     from handoff.people import customers
 
-    account = customers.register("reg@example.com", "a long password")
+    with app.app_context():
+        customers.register("reg@example.com", "a long password", None, "http://localhost")
+        account = customers.verify_email(confirmation_link("reg@example.com").rsplit("/", 1)[1])
     cid = conversations.open_for_customer(account["id"])
     assert api.post(f"/api/conversations/{cid}/contact", {"email": "evil@example.com"}).status_code == 200
     resp = api.post(f"/api/conversations/{cid}/tickets",

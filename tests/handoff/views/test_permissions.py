@@ -8,7 +8,8 @@ from handoff.chat import conversations
 from handoff.db import Base, session_scope
 
 PUBLIC = {"/", "/login", "/logout", "/healthz", "/static/<path:filename>", "/vendor/<path:name>",
-          "/portal/register", "/portal/login", "/portal/logout", "/portal/forgot", "/portal/reset/<token>"}
+          "/portal/register", "/portal/login", "/portal/logout", "/portal/forgot", "/portal/reset/<token>",
+          "/portal/verify/<token>"}
 
 
 def snapshot() -> dict:
