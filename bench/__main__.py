@@ -8,9 +8,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from handoff import bot_latency, relay_latency
 from handoff.config import PROJECT_ROOT
 
+from . import bot_latency, relay_latency
 from .common import bench_stack, load_average, wait_for_model
 from .report import render
 

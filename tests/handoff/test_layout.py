@@ -6,6 +6,7 @@ in one folder (docs/layout.md); a change that breaks them fails here, naming the
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,9 @@ def test_imports_only_go_downwards():
             if own == "ground" or area not in RANK or RANK[area] >= RANK[own]:
                 wrong.append(f"handoff/{rel}:{line} imports {target}")
     assert wrong == [], "imports against the layout (lower packages never import higher ones):\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in (ROOT.parent / "bench").glob("*.py")))
+def test_every_benchmark_module_imports(module):
+    """`make bench` and `make eval` run outside the test suite; a moved module must not break them unseen."""
+    importlib.import_module("bench" if module == "__init__" else f"bench.{module}")
