@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 
 from flask import current_app, request
@@ -22,6 +23,7 @@ class AgentNamespace(Namespace):
         super().__init__(namespace)
         self.agent_of: dict[str, int] = {}  # sid -> agent id
         self.session_of: dict[str, int] = {}  # sid -> the agent's session version when it connected
+        self.checked_at: dict[str, float] = {}  # sid -> when may_act last said yes (time.monotonic)
         self.sids_of: defaultdict[int, set[str]] = defaultdict(set)
 
     def on_connect(self, auth=None):
@@ -33,6 +35,7 @@ class AgentNamespace(Namespace):
         if not agent_sockets.may_act(agent_id, current_user.session_version):  # deactivated meanwhile
             agent_sockets.closed(request.sid)
             return False
+        self.checked_at[request.sid] = time.monotonic()
         self.agent_of[request.sid] = agent_id
         self.session_of[request.sid] = current_user.session_version
         self.sids_of[agent_id].add(request.sid)
@@ -49,6 +52,7 @@ class AgentNamespace(Namespace):
     def on_disconnect(self, reason=None):
         agent_id = self.agent_of.pop(request.sid, None)
         self.session_of.pop(request.sid, None)
+        self.checked_at.pop(request.sid, None)
         if agent_id is not None:
             agent_sockets.closed(request.sid)
             self.sids_of[agent_id].discard(request.sid)
@@ -56,8 +60,13 @@ class AgentNamespace(Namespace):
 
     def _agent(self) -> int:
         agent_id = self.agent_of.get(request.sid)
-        if agent_id is None or not agent_sockets.may_act(agent_id, self.session_of[request.sid]):
+        if agent_id is None:
             raise Forbidden("Please log in again.")
+        if agent_sockets.must_recheck(agent_id, self.checked_at.get(request.sid, 0.0)):
+            now = time.monotonic()
+            if not agent_sockets.may_act(agent_id, self.session_of[request.sid]):
+                raise Forbidden("Please log in again.")
+            self.checked_at[request.sid] = now
         return agent_id
 
     @staticmethod
