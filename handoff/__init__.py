@@ -85,7 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_url_rule("/socket.io/", "socketio_path", _socketio_path, methods=["GET", "POST"])
     app.add_url_rule("/socket.io/", "socketio_websocket", _socketio_path, websocket=True)
     realtime.bind(socketio)
-    socketio.on_namespace(ChatNamespace("/chat", relay))
+    app.extensions["chat"] = ChatNamespace("/chat", relay)
+    socketio.on_namespace(app.extensions["chat"])
     socketio.on_namespace(AgentNamespace("/agent"))
     app.wsgi_app = SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT)
     if app.config["TRUSTED_PROXIES"]:

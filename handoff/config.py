@@ -47,6 +47,10 @@ class Config:
         self.FAQ_ANSWER_THRESHOLD = _float("FAQ_ANSWER_THRESHOLD", -1)
         self.FAQ_CHOOSE_THRESHOLD = _float("FAQ_CHOOSE_THRESHOLD", -1)
         self.MAX_MESSAGE_CHARS = 4000
+        # Customers' chat sockets one service process holds; beyond it new ones are refused at once with
+        # "busy", so agents, pages and /healthz keep answering. Each open socket holds one of gunicorn's
+        # HANDOFF_THREADS threads, so the default leaves a quarter of them for everything else.
+        self.MAX_CHAT_SOCKETS = int(_float("MAX_CHAT_SOCKETS", int(_float("HANDOFF_THREADS", 400)) * 3 // 4))
         # Whether agents see every ticket, or only the unassigned queue and their own (admins see all).
         self.AGENTS_SEE_ALL = env.get("AGENTS_SEE_ALL", "0") == "1"
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")

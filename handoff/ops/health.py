@@ -61,4 +61,6 @@ def healthz():
         "actions": _probe(f"{cfg['ACTIONS_URL']}/health", cfg["HEALTH_TIMEOUT"]),
     }
     healthy = all(c["ok"] for c in checks.values())
-    return jsonify({"status": "ok" if healthy else "degraded", **checks}), (200 if healthy else 503)
+    # This process's load: a full one refuses new chats ("busy") but is healthy.
+    load = {"chat_sockets": current_app.extensions["chat"].open_sockets, "chat_socket_limit": cfg["MAX_CHAT_SOCKETS"]}
+    return jsonify({"status": "ok" if healthy else "degraded", **checks, "load": load}), (200 if healthy else 503)

@@ -253,8 +253,17 @@
       ui.input.removeAttribute("aria-invalid");
     }
 
-    function showConnection(sentence) {
+    function showConnection(sentence, link) {
       ui.connection.textContent = sentence || "";
+      if (sentence && link) {
+        const a = document.createElement("a");
+        a.href = link.href;
+        a.target = "_blank";
+        a.rel = "noopener";
+        a.className = "ccr-connection-link";
+        a.textContent = link.text;
+        ui.connection.append(" ", a);
+      }
       ui.connection.hidden = !sentence;
     }
 
@@ -459,6 +468,9 @@
     function onConnectError(err) {
       if (socket.active) {
         showConnection("Reconnecting…");
+      } else if (err && err.data && err.data.reason === "busy") {
+        // The service is full: nothing is retried, and the customer can still reach us by ticket.
+        showConnection(err.message, {href: `${server || ""}/portal/new`, text: "Leave a message"});
       } else {
         // Refused by the server (for example an invalid visitor id): its message is a sentence.
         showConnection((err && err.message) || "The chat is unavailable right now.");

@@ -6,7 +6,7 @@ import re
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_socketio import Namespace, emit, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from handoff.chat import conversations
 from handoff.chat.sockets import acknowledged, foreign_origin
@@ -15,6 +15,8 @@ from handoff.realtime import conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.chat")
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+BUSY = ("Our chat is busy right now, so a person may not reach you here soon. Leave us a message as a "
+        "ticket and we will answer by email.")
 TOO_FAST = "You are sending messages too fast; this one was not sent. Please wait {wait} and send it again."
 
 
@@ -31,6 +33,10 @@ class ChatNamespace(Namespace):
         signed_in = current_user.is_authenticated and not foreign_origin()
         customer_id = getattr(current_user, "customer_id", None) if signed_in else None
         visitor_id = auth.get("visitor_id") if isinstance(auth, dict) else None
+        if len(self.conversation_of) >= current_app.config["MAX_CHAT_SOCKETS"]:
+            # Refused before any work, so the sockets already open do not slow down.
+            log.info("chat connect refused sid=%s reason=full open=%d", request.sid, len(self.conversation_of))
+            raise ConnectionRefusedError(BUSY, {"reason": "busy"})
         if not current_app.extensions["rates"].hit("chat_connect", request.remote_addr):
             log.info("chat connect refused sid=%s reason=rate", request.sid)
             return False
@@ -49,6 +55,10 @@ class ChatNamespace(Namespace):
         emit("history", conversations.history(cid))
         log.info("chat connect sid=%s conversation=%s", request.sid, cid)
         return True
+
+    @property
+    def open_sockets(self) -> int:
+        return len(self.conversation_of)
 
     def on_disconnect(self, reason=None):
         self.conversation_of.pop(request.sid, None)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -104,3 +106,40 @@ def test_an_oversized_long_polling_post_gets_413_and_the_session_lives_on(app):
     assert "too large" in big.get_json()["message"] and "64 KB" in big.get_json()["message"]
     # The session was not touched: a pong on it is still taken.
     assert http.post(path, data="3", headers={"Origin": OWN, "Content-Type": "text/plain"}).status_code == 200
+
+
+def test_a_full_process_refuses_new_chats_with_busy_and_keeps_serving_the_open_ones(tmp_path, fake_rasa):
+    """Real Socket.IO clients over HTTP: the widget shows the refusal's sentence and a ticket link."""
+    import socketio
+    from werkzeug.serving import make_server
+
+    app = service_app(f"sqlite:///{tmp_path / 'full.db'}", fake_rasa, MAX_CHAT_SOCKETS=2)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    clients = []
+    try:
+        for i in range(2):
+            client = socketio.Client(reconnection=False)
+            client.connect(url, namespaces=["/chat"], transports=["polling"], auth={"visitor_id": f"full-visitor-{i}"})
+            clients.append(client)
+        refused, errors = socketio.Client(reconnection=False), []
+        refused.on("connect_error", lambda data=None: errors.append(data), namespace="/chat")
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            refused.connect(url, namespaces=["/chat"], transports=["polling"], auth={"visitor_id": "full-visitor-2"},
+                            wait_timeout=5)
+        assert errors and errors[0]["data"] == {"reason": "busy"} and "busy" in errors[0]["message"]
+        ack = clients[0].call("customer_message", {"text": "still here?", "client_msg_id": "full-1"},
+                              namespace="/chat", timeout=10)
+        assert ack["ok"] is True
+        load = app.test_client().get("/healthz").get_json()["load"]
+        assert load == {"chat_sockets": 2, "chat_socket_limit": 2}
+        clients.pop().disconnect()  # a place frees up: the next customer gets in
+        time.sleep(0.5)
+        again = socketio.Client(reconnection=False)
+        again.connect(url, namespaces=["/chat"], transports=["polling"], auth={"visitor_id": "full-visitor-2"})
+        clients.append(again)
+    finally:
+        for client in clients:
+            client.disconnect()
+        server.shutdown()
