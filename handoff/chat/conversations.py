@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +17,10 @@ from sqlalchemy.orm import Session
 from handoff import realtime
 from handoff.chat import routing
 from handoff.db import connection_scope, get_or_raise, session_scope
-from handoff.errors import Conflict, Forbidden, NotFound, ServiceError
-from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, utcnow
+from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_text
+from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
+from handoff.tickets import from_chat
+from handoff.tickets import lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
 
 log = logging.getLogger("careregistry.conversations")
@@ -25,6 +28,16 @@ log = logging.getLogger("careregistry.conversations")
 
 def iso(dt) -> str | None:
     return dt.isoformat(timespec="milliseconds") + "Z" if dt else None
+
+
+def initials(name: str | None) -> str:
+    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
+    return ("".join(p[0] for p in parts[:1] + parts[1:][-1:])).upper() or "?"
+
+
+def author(name: str | None) -> dict | None:
+    """Who wrote an agent's message, as customers and colleagues see it: the name and its initials."""
+    return {"name": name, "initials": initials(name)} if name else None
 
 
 def message_dict(m: Message) -> dict:
@@ -35,6 +48,7 @@ def message_dict(m: Message) -> dict:
         "text": m.text,
         "buttons": m.buttons or [],
         "created_at": iso(m.created_at),
+        "agent": author(m.agent.name) if m.sender == "agent" and m.agent else None,
     }
 
 
@@ -53,6 +67,9 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "customer": {"name": c.customer.name, "email": c.customer.email, "label": c.customer.label},
         "agent": {"name": c.agent.name} if c.agent else None,
         "last_message": last or "",
+        "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
+        # The chat's latest ticket, for the {ticket_number} of canned replies.
+        "ticket_number": s.scalar(select(func.max(Ticket.id)).where(Ticket.conversation_id == c.id)),
     }
 
 
@@ -135,6 +152,9 @@ def history(conversation_id: int) -> dict:
             "status": c.status,
             "agent": {"name": c.agent.name} if c.agent else None,
             "messages": [message_dict(m) for m in c.messages],
+            # An agent resolved it: the widget asks for a rating until the customer gives one.
+            "can_rate": c.status == "resolved" and c.resolved_at is not None,
+            "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
         }
 
 
@@ -169,20 +189,21 @@ _conversations = Conversation.__table__
 # Built once: constructing statements per message cost more CPU than SQLite itself.
 _INSERT_MESSAGE = _messages.insert()
 _OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
+_AGENT_NAME = select(Agent.__table__.c.name).where(Agent.__table__.c.id == bindparam("aid"))
 _customers = Customer.__table__
 _CUSTOMER_OWNER = select(_conversations.c.status, _conversations.c.customer_id, _customers.c.session_version) \
     .join(_customers, _customers.c.id == _conversations.c.customer_id).where(_conversations.c.id == bindparam("cid"))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
-                    agent_id: int | None = None, buttons: list | None = None) -> dict:
+                    agent_id: int | None = None, buttons: list | None = None, agent_name: str | None = None) -> dict:
     """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
     created, buttons = utcnow(), buttons or []
     new_id = conn.execute(_INSERT_MESSAGE, {
         "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
         "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created}).inserted_primary_key[0]
     return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
-            "created_at": iso(created)}
+            "created_at": iso(created), "agent": author(agent_name)}
 
 
 def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None,
@@ -313,7 +334,8 @@ def post_agent_message(agent_id: int, conversation_id: int, text: str, client_ms
                 raise NotFound("There is no such conversation.")
             if row.agent_id != agent_id or row.status != "agent":
                 raise Forbidden("This conversation is not assigned to you.")
-            result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id)
+            name = conn.execute(_AGENT_NAME, {"aid": agent_id}).scalar()
+            result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id, agent_name=name)
     except IntegrityError:
         again = _existing(conversation_id, client_msg_id)
         if again is None:
@@ -326,10 +348,33 @@ def post_agent_message(agent_id: int, conversation_id: int, text: str, client_ms
 def resolve(agent_id: int, conversation_id: int) -> None:
     with session_scope() as s:
         c = _owned(s, agent_id, conversation_id)
-        c.status = "resolved"
+        c.status, c.resolved_at = "resolved", utcnow()
+        c.rating = c.rating_comment = c.rated_at = None  # a chat resolved again is rated again
         note = message_dict(_store(s, c.id, "system", f"{c.agent.name} marked this conversation as resolved."))
     realtime.publish_message(note)
     realtime.publish_status(conversation_id, "resolved", None)
+
+
+def rate(conversation_id: int, score, comment) -> dict:
+    """The customer's 1-5 rating of a chat an agent resolved, with an optional comment (changeable)."""
+    if isinstance(score, str) and score.isdigit():
+        score = int(score)
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ServiceError("The rating must be a whole number from 1 to 5.")
+    comment = clean_text(comment, 2000, "comment") if isinstance(comment, str) and comment.strip() else None
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        if c.status != "resolved" or c.resolved_at is None:
+            raise ServiceError("You can rate this chat once an agent has resolved it.")
+        c.rating, c.rating_comment, c.rated_at = score, comment, utcnow()
+        agent_id = c.agent_id
+        note = message_dict(_store(s, c.id, "system", f"The customer rated this chat {score} out of 5."
+                                   + (f" “{comment}”" if comment else "")))
+    log.info("chat rated conversation=%s score=%s", conversation_id, score)
+    realtime.publish_message(note)
+    if agent_id:
+        realtime.publish_rating(agent_id, conversation_id, score, comment)
+    return {"score": score, "comment": comment}
 
 
 def hand_back(agent_id: int, conversation_id: int) -> None:
@@ -367,14 +412,21 @@ def queue() -> list[dict]:
                                 Customer.id, Customer.name, Customer.email, last_text)
                          .join(Customer, Conversation.customer_id == Customer.id)
                          .where(Conversation.status == "queued").order_by(Conversation.queued_at)).all()
-        topics = routing.topics(s, [r[0] for r in rows])
+        ids = [r[0] for r in rows]
+        topics = routing.topics(s, ids)
         ready = routing.candidates(s)
+        said: dict[int, list[dict]] = {}
+        if ids:  # what each waiting customer said, for the card's "needs" line
+            for cid, text in s.execute(select(Message.conversation_id, Message.text).where(
+                    Message.conversation_id.in_(ids), Message.sender == "customer").order_by(Message.id)):
+                said.setdefault(cid, []).append({"sender": "customer", "text": text})
     result = []
     for cid, reason, queued_at, customer_id, name, email, last in rows:
         suggested = routing.best_agent(topics.get(cid), ready)
         result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
                        "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
                        "agent": None, "last_message": last or "", "topic": topics.get(cid),
+                       "need": from_chat.need(said.get(cid, [])),
                        "suggested_agent": {"id": suggested["id"], "name": suggested["name"]} if suggested else None})
     return result
 
@@ -437,3 +489,55 @@ def agent_open_conversations(agent_id: int) -> list[dict]:
         rows = s.scalars(select(Conversation).where(Conversation.agent_id == agent_id,
                                                     Conversation.status == "agent"))
         return [conversation_dict(s, c) for c in rows]
+
+
+# --- a ticket from a chat ----------------------------------------------------------------------------
+
+# A ticket for the same chat opened within this time is shown to the agent before they open another.
+RECENT_TICKET_WINDOW = timedelta(minutes=30)
+
+
+def _recent_tickets(s: Session, conversation_id: int) -> list[dict]:
+    rows = s.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
+                                          Ticket.status.in_(("new", "open", "pending")),
+                                          Ticket.created_at >= utcnow() - RECENT_TICKET_WINDOW)
+                     .order_by(Ticket.id.desc()))
+    return [{"number": t.id, "subject": t.subject, "source": t.source, "created_at": iso(t.created_at)}
+            for t in rows]
+
+
+def ticket_draft(agent_id: int, conversation_id: int, *, admin: bool = False) -> dict:
+    """What the console's "Open a ticket" form starts with, and the chat's tickets opened moments ago."""
+    conversation = conversation_for_agent(agent_id, conversation_id, admin=admin)
+    with session_scope() as s:
+        topic = routing.topics(s, [conversation_id]).get(conversation_id)
+        recent = _recent_tickets(s, conversation_id)
+    return {**from_chat.draft(conversation["messages"], topic), "recent": recent}
+
+
+def open_ticket_from_chat(agent_id: int, agent_name: str, conversation_id: int, form: dict, *,
+                          admin: bool = False) -> dict:
+    """Open a ticket for a chat, assign it to the agent and tell the customer in the chat.
+
+    A chat that got a ticket within RECENT_TICKET_WINDOW gets another only when the agent confirms
+    (`confirm_duplicate`), so the bot's ticket of a few minutes ago is not silently doubled.
+    """
+    draft = ticket_draft(agent_id, conversation_id, admin=admin)
+    if draft["recent"] and not form.get("confirm_duplicate"):
+        t = draft["recent"][0]
+        raise Conflict(f"This chat already has ticket #{t['number']} (“{t['subject']}”), opened moments ago. "
+                       "Tick “open another ticket anyway” to open a second one.")
+    if not form.get("category"):
+        raise ServiceError("Choose the ticket's category.")
+    customer_id = customer_of(conversation_id)
+    ticket = lifecycle.open_ticket(customer_id, form.get("subject") or draft["subject"],
+                                   form.get("description") or draft["description"], form.get("category"),
+                                   form.get("priority") or "normal", source="agent", actor=agent_name,
+                                   conversation_id=conversation_id)
+    lifecycle.assign(ticket["number"], agent_id, agent_name)
+    email = lifecycle.customer_for_conversation(conversation_id)["email"]
+    post_system_message(conversation_id, f"{agent_name} opened ticket #{ticket['number']} for you: "
+                        f"“{ticket['subject']}”. " + (f"Updates will be emailed to {email}." if email else
+                                                         "Quote its number whenever you contact us about it."))
+    log.info("ticket from chat conversation=%s ticket=%s agent=%s", conversation_id, ticket["number"], agent_id)
+    return ticket

@@ -10,10 +10,10 @@ Templates (web/templates/console/) and their context:
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from handoff.chat import conversations
+from handoff.chat import canned_replies, conversations
 from handoff.errors import ServiceError, clean_int
 from handoff.people import agents
 from handoff.people.auth import staff_required
@@ -38,7 +38,8 @@ def ticket_list():
         "console/tickets.html", q=q, agent=current_user,
         mine=queries.search(viewer=_viewer(), assignee=current_user.agent_id, status="active"),
         unassigned=queries.search(viewer=_viewer(), assignee="none", status="active"),
-        results=queries.search(viewer=_viewer(), q=q) if q else None)
+        results=queries.search(viewer=_viewer(), q=q) if q else None,
+        canned=[r for r in canned_replies.for_agent(current_user.agent_id) if not r["shared"]])
 
 
 @bp.get("/tickets/<int:number>")
@@ -99,25 +100,60 @@ def take(number: int):
                     "The ticket is yours.")
 
 
+@bp.get("/conversations/<int:cid>/ticket-draft")
+@staff_required()
+def ticket_draft(cid: int):
+    """The "Open a ticket" form's starting values for a chat the agent owns (any chat, for an admin)."""
+    return jsonify(conversations.ticket_draft(current_user.agent_id, cid, admin=current_user.is_admin))
+
+
 @bp.post("/conversations/<int:cid>/ticket")
 @staff_required()
 def ticket_from_chat(cid: int):
-    """An agent opens a ticket for a chat they own (or any chat, for an admin)."""
-    conversation = conversations.conversation_for_agent(current_user.agent_id, cid, admin=current_user.is_admin)
-    said = [m["text"] for m in conversation["messages"] if m["sender"] == "customer" and not m["text"].startswith("/")]
+    """An agent opens a ticket for a chat; the console posts it in the background and stays live."""
+    wants_json = request.accept_mimetypes.best == "application/json"
     try:
-        ticket = lifecycle.open_ticket(conversations.customer_of(cid), request.form.get("subject"),
-                                       request.form.get("description") or "\n".join(said) or "Opened from a chat",
-                                       request.form.get("category", "account"),
-                                       request.form.get("priority", "normal"), source="agent",
-                                       actor=current_user.name, conversation_id=cid)
-        lifecycle.assign(ticket["number"], current_user.agent_id, current_user.name)
+        ticket = conversations.open_ticket_from_chat(current_user.agent_id, current_user.name, cid,
+                                                     request.form.to_dict(), admin=current_user.is_admin)
+    except ServiceError as err:
+        if wants_json or err.status == 404:
+            raise  # the error handler answers JSON ({code, message}) to the console's fetch
+        flash(err.message, "error")
+        return redirect(url_for("pages.console"))
+    message = f"Ticket #{ticket['number']} opened for this chat and assigned to you; the customer was told."
+    if wants_json:
+        return jsonify({"ticket": ticket, "message": message, "url": url_for("console.ticket",
+                                                                            number=ticket["number"])})
+    flash(message, "success")
+    return redirect(url_for("pages.console"))
+
+
+@bp.get("/canned")
+@staff_required()
+def canned_list():
+    """The canned replies this agent may insert (shared and their own), for the console's picker."""
+    return jsonify({"replies": canned_replies.for_agent(current_user.agent_id)})
+
+
+@bp.post("/canned")
+@staff_required()
+def canned_create():
+    """An agent's personal canned reply."""
+    try:
+        reply = canned_replies.create(request.form.get("shortcut"), request.form.get("text"), current_user.agent_id)
+        flash(f"Canned reply /{reply['shortcut']} saved.", "success")
     except ServiceError as err:
         flash(err.message, "error")
-    else:
-        # Back to the console, so the agent stays online for the chat they are in.
-        flash(f"Ticket #{ticket['number']} opened for this chat and assigned to you.", "success")
-    return redirect(url_for("pages.console"))
+    return redirect(url_for("console.ticket_list") + "#canned")
+
+
+@bp.post("/canned/<int:reply_id>/delete")
+@staff_required()
+def canned_delete(reply_id: int):
+    canned_replies.delete(reply_id, current_user.agent_id, admin=current_user.is_admin)
+    flash("Canned reply deleted.", "success")
+    back = request.form.get("back") or ""
+    return redirect(back if back in ("/admin/canned",) else url_for("console.ticket_list") + "#canned")
 
 
 def parse_agent(value) -> int | None:

@@ -31,6 +31,7 @@
   const NO_ANSWER = "The server did not answer in time. Please try again.";
 
   const me = { name: root.dataset.agentName || "" };
+  const csrfToken = (document.querySelector('#open-ticket-form input[name="csrf_token"]') || {}).value || "";
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -58,6 +59,21 @@
     openTicketForm: $("open-ticket-form"),
     openTicketSubject: $("open-ticket-subject"),
     openTicketDescription: $("open-ticket-description"),
+    openTicketCategory: $("open-ticket-category"),
+    openTicketRecent: $("open-ticket-recent"),
+    openTicketRecentText: $("open-ticket-recent-text"),
+    openTicketConfirm: $("open-ticket-confirm"),
+    openTicketError: $("open-ticket-error"),
+    chatDone: $("chat-done"),
+    chatRating: $("chat-rating"),
+    preview: $("preview"),
+    previewTitle: $("preview-title"),
+    previewMeta: $("preview-meta"),
+    previewTranscript: $("preview-transcript"),
+    previewAccept: $("preview-accept"),
+    previewClose: $("preview-close"),
+    cannedList: $("canned-list"),
+    cannedButton: $("canned-btn"),
   };
   const baseTitle = document.title;
 
@@ -65,13 +81,21 @@
     queue: [], // conversation summaries, as last sent by the server
     chats: new Map(), // id -> chat (conversation plus local fields), in the order they arrived
     selectedId: null,
+    previewId: null, // a queued conversation shown read-only before accepting
     accepting: new Set(), // conversation ids with an accept in flight
+    canned: [], // {shortcut, text, shared}
   };
 
   // --- helpers -------------------------------------------------------------------------------
 
   function customerLabel(customer) {
     return (customer && (customer.name || customer.email || customer.label)) || "Visitor";
+  }
+
+  function initialsOf(person) {
+    if (person.initials) return String(person.initials);
+    const parts = String(person.name || "").split(/[\s-]+/).filter(Boolean);
+    return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
   }
 
   function reasonText(reason) {
@@ -127,6 +151,8 @@
       queued_at: conversation.queued_at,
       customer: conversation.customer || {},
       agent: conversation.agent || null,
+      rating: conversation.rating || null,
+      ticket_number: conversation.ticket_number || null,
       messages: [],
       messageIds: new Set(),
       unread: previous ? previous.unread : 0,
@@ -191,16 +217,32 @@
         summary.suggested_agent && summary.suggested_agent.name === me.name
           ? h("p", { class: "suggested" }, "Suggested for you")
           : null,
-        summary.last_message ? h("p", { class: "last" }, String(summary.last_message)) : null,
+        summary.need
+          ? h("p", { class: "need" }, h("span", { class: "need-label" }, "Needs: "), String(summary.need))
+          : h("p", { class: "need muted" }, "Has not said what they need yet"),
         h(
-          "button",
-          {
-            class: "btn accept-btn",
-            type: "button",
-            "aria-label": `Accept conversation with ${label}`,
-            disabled: accepting || !socket.connected,
-          },
-          accepting ? "Accepting…" : "Accept"
+          "div",
+          { class: "item-actions" },
+          h(
+            "button",
+            {
+              class: "btn btn-secondary btn-small preview-btn",
+              type: "button",
+              "aria-label": `Preview conversation with ${label}`,
+              disabled: !socket.connected,
+            },
+            "Preview"
+          ),
+          h(
+            "button",
+            {
+              class: "btn btn-small accept-btn",
+              type: "button",
+              "aria-label": `Accept conversation with ${label}`,
+              disabled: accepting || !socket.connected,
+            },
+            accepting ? "Accepting…" : "Accept"
+          )
         )
       );
     });
@@ -266,8 +308,13 @@
   function messageElement(message) {
     const sender = SENDER_LABEL[message.sender] ? message.sender : "system";
     const chat = state.chats.get(message.conversation_id) || state.chats.get(state.selectedId);
+    const author = sender === "agent" ? message.agent || (message.mine ? me : null) : null;
     const who =
-      sender === "customer" && chat ? customerLabel(chat.customer) : sender === "agent" ? "Agent" : SENDER_LABEL[sender];
+      sender === "customer" && chat
+        ? customerLabel(chat.customer)
+        : author && author.name
+        ? author.name
+        : SENDER_LABEL[sender];
     const time = formatTime(message.created_at);
     const text = String(message.text ?? "");
     const chosen = sender === "customer" && chat ? buttonTitle(chat, text) : null;
@@ -278,6 +325,7 @@
       h(
         "div",
         { class: "msg-meta" },
+        author && author.name ? h("span", { class: "avatar", "aria-hidden": "true" }, initialsOf(author)) : null,
         h("span", { class: "msg-who" }, who),
         time ? h("time", { datetime: message.created_at }, time) : null,
         chosen ? h("span", { title: text }, "chose a button") : null
@@ -297,6 +345,7 @@
   }
 
   function renderSelected() {
+    if (state.previewId !== null) return; // the preview keeps the pane until it is closed or accepted
     const chat = state.chats.get(state.selectedId);
     ui.chatEmpty.hidden = Boolean(chat);
     ui.chat.hidden = !chat;
@@ -308,6 +357,10 @@
     meta.push(reasonText(chat.handoff_reason));
     meta.push(`Conversation #${chat.id}`);
     ui.chatMeta.textContent = meta.join(" · ");
+    ui.chatRating.hidden = !chat.rating;
+    ui.chatRating.textContent = chat.rating
+      ? `Customer's rating: ${chat.rating.score} out of 5${chat.rating.comment ? ` · “${chat.rating.comment}”` : ""}`
+      : "";
     prepareTicketForm(chat);
 
     ui.transcript.replaceChildren(...chat.messages.map(messageElement));
@@ -326,13 +379,92 @@
     if (form.getAttribute("action") === action) return;
     form.setAttribute("action", action);
     form.reset();
+    form.dataset.loadedFor = "";
     ui.openTicket.open = false;
-    // Button clicks arrive as "/payload" commands; only the customer's own words describe the problem.
-    const said = chat.messages
-      .filter((message) => message.sender === "customer" && !String(message.text).startsWith("/"))
-      .map((message) => String(message.text));
-    ui.openTicketSubject.value = said.length ? said[0].slice(0, 80) : "";
-    ui.openTicketDescription.value = said.join("\n").slice(0, MAX_TICKET_DESCRIPTION);
+    ui.openTicketRecent.hidden = true;
+    ui.openTicketError.hidden = true;
+    ui.chatDone.hidden = true;
+  }
+
+  /**
+   * Fills the form when it is opened, from the server's reading of the chat: the customer's need as the
+   * subject, their own lines as the description, a predicted category, and any ticket opened moments ago.
+   */
+  function loadTicketDraft() {
+    const chat = state.chats.get(state.selectedId);
+    const form = ui.openTicketForm;
+    if (!chat || !ui.openTicket.open || form.dataset.loadedFor === String(chat.id)) return;
+    form.dataset.loadedFor = String(chat.id);
+    fetch(`/console/conversations/${encodeURIComponent(String(chat.id))}/ticket-draft`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
+      .then(({ ok, body }) => {
+        if (!ok) throw new Error(body.message || "The chat could not be read.");
+        if (state.selectedId !== chat.id) return;
+        if (!ui.openTicketSubject.value) ui.openTicketSubject.value = body.subject || "";
+        if (!ui.openTicketDescription.value) {
+          ui.openTicketDescription.value = String(body.description || "").slice(0, MAX_TICKET_DESCRIPTION);
+        }
+        if (body.category && !ui.openTicketCategory.value) ui.openTicketCategory.value = body.category;
+        const recent = body.recent || [];
+        ui.openTicketRecent.hidden = recent.length === 0;
+        if (recent.length) {
+          const t = recent[0];
+          const who = t.source === "agent" ? "An agent" : "The assistant";
+          ui.openTicketRecentText.textContent = `${who} opened ticket #${t.number} (“${t.subject}”) for this chat ${waitingText(
+            t.created_at
+          )} ago. Check it before opening another.`.replace("just now ago", "just now");
+        }
+      })
+      .catch((err) => {
+        form.dataset.loadedFor = "";
+        ui.openTicketError.textContent = err.message;
+        ui.openTicketError.hidden = false;
+      });
+  }
+
+  /** Opens the ticket in the background, so the console (and the agent's live chats) stay as they are. */
+  function submitTicket(event) {
+    event.preventDefault();
+    const form = ui.openTicketForm;
+    if (!form.reportValidity()) return;
+    const chatId = state.selectedId;
+    const submit = $("open-ticket-submit");
+    submit.disabled = true;
+    ui.openTicketError.hidden = true;
+    fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
+      .then(({ ok, body }) => {
+        if (!ok) {
+          if (body.code === 409) ui.openTicketRecent.hidden = false;
+          throw new Error(body.message || "The ticket could not be opened.");
+        }
+        const chat = state.chats.get(chatId);
+        if (chat) chat.ticket_number = body.ticket.number;
+        form.reset();
+        form.dataset.loadedFor = "";
+        ui.openTicket.open = false;
+        ui.openTicketRecent.hidden = true;
+        ui.chatDone.replaceChildren(
+          `${body.message} `,
+          h("a", { href: body.url, id: "chat-done-link" }, `Open ticket #${body.ticket.number}`)
+        );
+        ui.chatDone.hidden = false;
+      })
+      .catch((err) => {
+        ui.openTicketError.textContent = err.message || NO_ANSWER;
+        ui.openTicketError.hidden = false;
+      })
+      .finally(() => {
+        submit.disabled = false;
+      });
   }
 
   /** Composer, actions and the note, which depend on whether the chat is still this agent's. */
@@ -358,6 +490,10 @@
       if (chat.closedNote && chatId !== id) state.chats.delete(chatId);
     }
     state.selectedId = state.chats.has(id) ? id : null;
+    if (state.selectedId !== null && state.previewId !== null) {
+      state.previewId = null;
+      ui.preview.hidden = true;
+    }
     const chat = state.chats.get(state.selectedId);
     if (chat) chat.unread = 0;
     renderChatList();
@@ -388,7 +524,7 @@
       conversationId: chat.id,
       text,
       createdAt,
-      element: messageElement({ sender: "agent", text, created_at: createdAt }),
+      element: messageElement({ sender: "agent", text, created_at: createdAt, mine: true }),
     });
     ui.transcript.append(entry.element);
     scrollToEnd();
@@ -408,7 +544,8 @@
 
   function settle(entry, ack) {
     if (ack && ack.ok) {
-      markStored(entry, { id: ack.id, sender: "agent", text: entry.text, buttons: [], created_at: entry.createdAt });
+      markStored(entry, { id: ack.id, sender: "agent", text: entry.text, buttons: [], created_at: entry.createdAt,
+                          agent: { name: me.name } });
       return;
     }
     outbox.delete(entry);
@@ -474,12 +611,47 @@
       if (ack.ok) {
         state.queue = state.queue.filter((summary) => summary.id !== id);
         if (ack.conversation) upsertConversation(ack.conversation);
+        if (state.previewId !== null) {
+          state.previewId = null;
+          ui.preview.hidden = true;
+        }
         select(id);
       } else {
         showError(ack.error || "This conversation could not be accepted.");
       }
       renderQueue();
     });
+  }
+
+  function preview(id) {
+    clearError();
+    request("open", { conversation_id: id }, (ack) => {
+      if (!ack.ok) {
+        showError(ack.error || "This conversation could not be opened.");
+        return;
+      }
+      const conversation = ack.conversation;
+      state.previewId = conversation.id;
+      const chat = { id: conversation.id, customer: conversation.customer || {}, messages: conversation.messages || [] };
+      ui.previewTitle.textContent = `Preview: ${customerLabel(chat.customer)}`;
+      ui.previewMeta.textContent = [reasonText(conversation.handoff_reason), `Conversation #${chat.id}`].join(" · ");
+      const previous = state.chats.get(chat.id);
+      state.chats.set(chat.id, Object.assign({}, chat, { messageIds: new Set() })); // for button titles
+      ui.previewTranscript.replaceChildren(...chat.messages.map(messageElement));
+      if (previous) state.chats.set(chat.id, previous);
+      else state.chats.delete(chat.id);
+      ui.preview.hidden = false;
+      ui.chat.hidden = true;
+      ui.chatEmpty.hidden = true;
+      ui.previewAccept.focus();
+      ui.previewTranscript.scrollTop = ui.previewTranscript.scrollHeight;
+    });
+  }
+
+  function closePreview() {
+    state.previewId = null;
+    ui.preview.hidden = true;
+    renderSelected();
   }
 
   function finish(event, chatId, status) {
@@ -549,6 +721,12 @@
   socket.on("queue", (data) => {
     const previousIds = new Set(state.queue.map((summary) => summary.id));
     state.queue = Array.isArray(data && data.conversations) ? data.conversations : [];
+    if (state.previewId !== null && !state.queue.some((item) => item.id === state.previewId)) {
+      ui.previewMeta.textContent = "This customer is no longer waiting (another agent took the chat, or it ended).";
+      ui.previewAccept.disabled = true;
+    } else {
+      ui.previewAccept.disabled = false;
+    }
     renderQueue();
     notifyNewInQueue(previousIds);
   });
@@ -593,6 +771,13 @@
     if (chat && (!data.sender || data.sender === "customer")) setCustomerTyping(chat, Boolean(data.typing));
   });
 
+  socket.on("rating", (data) => {
+    const chat = state.chats.get(data.conversation_id);
+    if (!chat) return;
+    chat.rating = data.rating;
+    if (chat.id === state.selectedId) renderSelected();
+  });
+
   socket.on("conversation_status", (data) => {
     const chat = state.chats.get(data.conversation_id);
     if (!chat) return;
@@ -604,12 +789,22 @@
   // --- wiring --------------------------------------------------------------------------------
 
   ui.queue.addEventListener("click", (event) => {
-    const button = event.target.closest(".accept-btn");
+    const button = event.target.closest(".accept-btn, .preview-btn");
     if (!button || button.disabled) return;
     const wanted = button.closest(".queue-item").dataset.conversationId;
     const summary = state.queue.find((item) => String(item.id) === wanted);
-    if (summary) accept(summary.id);
+    if (!summary) return;
+    if (button.classList.contains("preview-btn")) preview(summary.id);
+    else accept(summary.id);
   });
+  ui.previewAccept.addEventListener("click", () => {
+    if (state.previewId !== null) accept(state.previewId);
+  });
+  ui.previewClose.addEventListener("click", closePreview);
+  if (ui.openTicket) {
+    ui.openTicket.addEventListener("toggle", loadTicketDraft);
+    ui.openTicketForm.addEventListener("submit", submitTicket);
+  }
 
   ui.myChats.addEventListener("click", (event) => {
     const item = event.target.closest(".chat-item");
@@ -617,6 +812,128 @@
     // Data attributes are strings; keep the id exactly as the server sent it.
     const id = [...state.chats.keys()].find((key) => String(key) === item.dataset.conversationId);
     if (id !== undefined) select(id);
+  });
+
+  // --- canned replies: "/shortcut" in the composer, or the picker -----------------------------
+
+  let cannedMatches = [];
+  let cannedActive = 0;
+
+  function loadCanned() {
+    fetch("/console/canned", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : { replies: [] }))
+      .then((body) => {
+        state.canned = Array.isArray(body.replies) ? body.replies : [];
+      })
+      .catch(() => {
+        state.canned = [];
+      });
+  }
+
+  /** {customer_name}, {ticket_number} and {agent_name}, filled for the selected chat. */
+  function fillVariables(text) {
+    const chat = state.chats.get(state.selectedId);
+    const values = {
+      customer_name: chat ? (chat.customer && chat.customer.name) || customerLabel(chat.customer) : "",
+      ticket_number: chat && chat.ticket_number ? `#${chat.ticket_number}` : "(no ticket yet)",
+      agent_name: me.name,
+    };
+    return String(text).replace(/\{(customer_name|ticket_number|agent_name)\}/g, (_, name) => values[name]);
+  }
+
+  function showCanned(query) {
+    const wanted = query.toLowerCase();
+    cannedMatches = state.canned.filter(
+      (reply) => reply.shortcut.toLowerCase().startsWith(wanted) || (wanted && reply.text.toLowerCase().includes(wanted))
+    );
+    cannedActive = 0;
+    renderCanned();
+  }
+
+  function renderCanned() {
+    const open = cannedMatches.length > 0;
+    ui.cannedList.hidden = !open;
+    ui.composer.setAttribute("aria-expanded", String(open));
+    ui.cannedList.replaceChildren(
+      ...cannedMatches.map((reply, index) =>
+        h(
+          "li",
+          {
+            id: `canned-${index}`,
+            class: "canned-item",
+            role: "option",
+            "aria-selected": String(index === cannedActive),
+            "data-index": index,
+          },
+          h("strong", null, `/${reply.shortcut}`),
+          reply.shared ? null : h("span", { class: "tag" }, "Mine"),
+          h("span", { class: "canned-text" }, fillVariables(reply.text))
+        )
+      )
+    );
+    if (open) ui.composer.setAttribute("aria-activedescendant", `canned-${cannedActive}`);
+    else ui.composer.removeAttribute("aria-activedescendant");
+  }
+
+  function hideCanned() {
+    cannedMatches = [];
+    renderCanned();
+  }
+
+  function insertCanned(reply) {
+    const value = ui.composer.value;
+    const slash = value.match(/(^|\s)\/[^\s]*$/);
+    const before = slash ? value.slice(0, value.length - slash[0].length + slash[1].length) : value;
+    ui.composer.value = before + fillVariables(reply.text);
+    hideCanned();
+    ui.composer.focus();
+    onComposerInput();
+  }
+
+  ui.composer.addEventListener("input", () => {
+    const slash = ui.composer.value.match(/(^|\s)\/([^\s]*)$/);
+    if (slash && state.canned.length) showCanned(slash[2]);
+    else if (cannedMatches.length) hideCanned();
+  });
+
+  // Registered before bindComposer's, so Enter picks a canned reply instead of sending while the list is open.
+  ui.composer.addEventListener("keydown", (event) => {
+    if (!cannedMatches.length) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      cannedActive = (cannedActive + step + cannedMatches.length) % cannedMatches.length;
+      renderCanned();
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      insertCanned(cannedMatches[cannedActive]);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      hideCanned();
+    }
+  });
+
+  ui.cannedList.addEventListener("mousedown", (event) => {
+    const item = event.target.closest(".canned-item");
+    if (!item) return;
+    event.preventDefault(); // keep the focus in the composer
+    insertCanned(cannedMatches[Number(item.dataset.index)]);
+  });
+
+  ui.cannedButton.addEventListener("click", () => {
+    if (cannedMatches.length) {
+      hideCanned();
+      return;
+    }
+    if (!state.canned.length) {
+      showError("No canned replies yet: an admin adds shared ones in Admin › Canned replies.");
+      return;
+    }
+    cannedMatches = state.canned.slice();
+    cannedActive = 0;
+    renderCanned();
+    ui.composer.focus();
   });
 
   common.bindComposer(ui.form, ui.composer, sendReply);
@@ -635,6 +952,7 @@
   });
 
   setInterval(tickClocks, CLOCK_TICK_MS);
+  loadCanned();
   setUpNotificationButton();
   renderQueue();
   renderChatList();

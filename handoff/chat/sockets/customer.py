@@ -75,6 +75,16 @@ class ChatNamespace(Namespace):
             current_app.extensions["socketio"].start_background_task(self.relay.relay, cid, text)
         return {"id": message["id"]}
 
+    @acknowledged
+    def on_rate(self, data=None):
+        """The customer's 1-5 rating (and comment) of the chat an agent resolved."""
+        data = require_dict(data)
+        cid = self._cid()
+        owner = self.owner_of.get(request.sid)
+        if owner is not None and conversations.customer_of(cid) != owner[0]:
+            raise ServiceError("This conversation has moved to an account; please reload the page.")
+        return {"rating": conversations.rate(cid, data.get("score"), data.get("comment"))}
+
     def on_typing(self, data=None):
         if isinstance(data, dict) and request.sid in self.conversation_of:
             publish_typing(self.conversation_of[request.sid], "customer", bool(data.get("typing")))
