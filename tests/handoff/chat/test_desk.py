@@ -1,0 +1,90 @@
+"""The agent's workbench as customers and colleagues meet it: names on replies, the queue card's need,
+ratings after resolve, canned replies."""
+from __future__ import annotations
+
+import pytest
+
+from handoff.chat import canned_replies, conversations
+from handoff.errors import ServiceError
+from tests.fakes import wait_for
+
+
+def _accepted(customer_socket, agent_socket, api, lines=("Hi there!", "My invoice shows the wrong address")):
+    console = agent_socket()
+    chat = customer_socket()
+    cid = chat.of("history")[0]["conversation_id"]
+    for i, line in enumerate(lines):
+        chat.emit("customer_message", {"text": line, "client_msg_id": f"d{i}"})
+    api.post(f"/api/conversations/{cid}/handoff", {"reason": "customer_request"})
+    return chat, console, cid
+
+
+def test_the_queue_card_says_what_the_customer_needs_not_the_bots_last_line(customer_socket, agent_socket, api):
+    _, console, cid = _accepted(customer_socket, agent_socket, api)
+    card = wait_for(lambda: [q for q in console.of("queue") if q["conversations"]])[-1]["conversations"][0]
+    assert card["need"] == "My invoice shows the wrong address"
+    preview = console.emit("open", {"conversation_id": cid})
+    assert preview["ok"] and preview["conversation"]["messages"][0]["text"] == "Hi there!"
+
+
+def test_replies_carry_the_agents_name_and_initials(customer_socket, agent_socket, api):
+    chat, console, cid = _accepted(customer_socket, agent_socket, api)
+    console.emit("accept", {"conversation_id": cid})
+    assert console.emit("agent_message", {"conversation_id": cid, "text": "Hello!", "client_msg_id": "a1"})["ok"]
+    live = wait_for(lambda: [m for m in chat.of("message") if m["sender"] == "agent"])[-1]
+    assert live["agent"] == {"name": "Sam Agent", "initials": "SA"}
+    stored = [m for m in conversations.history(cid)["messages"] if m["sender"] == "agent"][-1]
+    assert stored["agent"] == {"name": "Sam Agent", "initials": "SA"}
+
+
+@pytest.mark.parametrize("name, initials", [("Sam Agent", "SA"), ("Ada", "A"), ("Mary-Jane van Dyke", "MD"),
+                                            ("", "?")])
+def test_initials(name, initials):
+    assert conversations.initials(name) == initials
+
+
+def test_after_resolve_the_customer_rates_the_chat_and_the_agent_sees_it(customer_socket, agent_socket, api):
+    chat, console, cid = _accepted(customer_socket, agent_socket, api)
+    console.emit("accept", {"conversation_id": cid})
+    early = chat.emit("rate", {"score": 5})
+    assert not early["ok"] and "resolved" in early["error"]
+    assert console.emit("resolve", {"conversation_id": cid})["ok"]
+    assert not chat.emit("rate", {"score": 9})["ok"]
+    ack = chat.emit("rate", {"score": 4, "comment": "Quick and kind"})
+    assert ack == {"ok": True, "rating": {"score": 4, "comment": "Quick and kind"}}
+    assert wait_for(lambda: console.of("rating"))[-1] == {"conversation_id": cid,
+                                                         "rating": {"score": 4, "comment": "Quick and kind"}}
+    history = conversations.history(cid)
+    assert history["can_rate"] and history["rating"] == {"score": 4, "comment": "Quick and kind"}
+    assert any("rated this chat 4 out of 5" in t for t in chat.texts("system"))
+
+
+def test_canned_replies_shared_and_personal(app, make_agent):
+    sam, kim = make_agent(), make_agent("Kim Agent")
+    canned_replies.create("/Hello", "Hi {customer_name}, I'm {agent_name}.", None)
+    canned_replies.create("hello", "Hey {customer_name}!", sam["id"])
+    canned_replies.create("refund", "Your ticket {ticket_number} is with billing.", kim["id"])
+    assert [(r["shortcut"], r["shared"]) for r in canned_replies.for_agent(sam["id"])] == [("hello", False)]
+    assert [(r["shortcut"], r["shared"]) for r in canned_replies.for_agent(kim["id"])] == [("hello", True),
+                                                                                         ("refund", False)]
+    with pytest.raises(ServiceError, match="Unknown variable"):
+        canned_replies.create("x", "Hi {name}", None)
+    with pytest.raises(ServiceError, match="already"):
+        canned_replies.create("hello", "again", None)
+    with pytest.raises(ServiceError, match="shortcut"):
+        canned_replies.create("two words", "x", None)
+
+
+def test_canned_reply_routes_check_who_is_asking(staff, make_agent):
+    sam = staff()
+    assert sam.post("/admin/canned", data={"shortcut": "hi", "text": "Hi"}).status_code == 403
+    assert sam.post("/console/canned", data={"shortcut": "mine", "text": "Mine"}).status_code == 302
+    assert [r["shortcut"] for r in sam.get("/console/canned").get_json()["replies"]] == ["mine"]
+    admin = staff(make_agent("Ada Admin", role="admin"))
+    assert admin.post("/admin/canned", data={"shortcut": "hi", "text": "Hi {customer_name}"}).status_code == 302
+    shared_id = [r["id"] for r in canned_replies.shared()][0]
+    mine_id = [r["id"] for r in sam.get("/console/canned").get_json()["replies"] if r["shortcut"] == "mine"][0]
+    assert admin.post(f"/console/canned/{mine_id}/delete").status_code == 404  # nobody else's personal ones
+    assert sam.post(f"/console/canned/{shared_id}/delete").status_code == 404
+    assert admin.post(f"/console/canned/{shared_id}/delete", data={"back": "/admin/canned"}).status_code == 302
+    assert canned_replies.shared() == []
