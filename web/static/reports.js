@@ -1,6 +1,6 @@
 /*
  * The admin's report charts, drawn by Chart.js (node_modules/chart.js, served at /vendor/chart.umd.min.js)
- * from the numbers the page carries in #report-data. Every chart has its sentence in the figcaption (read
+ * from the numbers the page carries in #report-data's data-report. Every chart has its sentence in the figcaption (read
  * by screen readers through aria-labelledby) and its numbers in a table; the busiest-hours table is moved
  * from UTC into the reader's time zone and shaded.
  */
@@ -9,7 +9,7 @@
 
   const source = document.getElementById("report-data");
   if (!source) return;
-  const report = JSON.parse(source.textContent);
+  const report = JSON.parse(source.dataset.report);
   const REASONS = {
     customer_request: "Asked for a person",
     low_confidence: "Bot not sure",
