@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from handoff.config import PROJECT_ROOT
+from tests.browser.host_pages import serve
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 NEED = "My parcel never arrived and the tracking page is blank"
@@ -47,15 +48,19 @@ def admin_page(browser, stack):
     context.close()
 
 
-def test_widget_fits_a_phone_on_a_page_wider_than_the_screen(browser, stack, tmp_path):
+@pytest.fixture
+def wide_shop(stack):
+    yield from serve(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Wide shop</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
+        '<div style="width:1400px;height:400px;background:#eee">A host page wider than any phone</div>'
+        f'<script src="{stack.url}/static/widget.js" data-server="{stack.url}" defer></script></body></html>')
+
+
+def test_widget_fits_a_phone_on_a_page_wider_than_the_screen(browser, wide_shop):
     context = browser.new_context(**PHONE)
     page = context.new_page()
-    host = "http://127.0.0.1:9/wide-shop.html"  # another origin on loopback, answered by the route below
-    page.route(host, lambda route: route.fulfill(content_type="text/html", body=(
-        '<!doctype html><meta name="viewport" content="width=device-width, initial-scale=1"><title>Wide shop</title>'
-        '<div style="width:1400px;height:400px;background:#eee">A host page wider than any phone</div>'
-        f'<script src="{stack.url}/static/widget.js" data-server="{stack.url}" defer></script>')))
-    page.goto(host)
+    page.goto(wide_shop)
     launcher = page.locator("#ccr-launcher")
     expect(launcher).to_be_visible()
     assert page_width(page) > 390  # the host page really is wider than the screen

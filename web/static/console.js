@@ -951,6 +951,57 @@
     }
   });
 
+  // --- keyboard shortcuts (listed on "?") ----------------------------------------------------
+
+  const shortcuts = $("shortcuts");
+  $("shortcuts-btn").addEventListener("click", () => shortcuts.showModal());
+
+  function typingInField(target) {
+    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  function moveSelection(step) {
+    const ids = [...state.chats.keys()];
+    if (!ids.length) return;
+    const at = ids.indexOf(state.selectedId);
+    select(ids[(at + step + ids.length) % ids.length]);
+    const current = ui.myChats.querySelector('[aria-current="true"]');
+    if (current) current.focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey && event.key === "Enter") {
+      if (!ui.resolve.disabled && !ui.chat.hidden) {
+        event.preventDefault();
+        ui.resolve.click();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || shortcuts.open || typingInField(event.target)) return;
+    const chatOpen = !ui.chat.hidden && state.selectedId !== null;
+    const actions = {
+      "?": () => shortcuts.showModal(),
+      j: () => moveSelection(1),
+      k: () => moveSelection(-1),
+      a: () => state.queue.length && accept(state.queue[0].id),
+      r: () => chatOpen && ui.composer.focus(),
+      "/": () => {
+        if (!chatOpen) return;
+        ui.composer.focus();
+        ui.cannedButton.click();
+      },
+      t: () => {
+        if (!chatOpen || !ui.openTicket) return;
+        ui.openTicket.open = true;
+        ui.openTicketSubject.focus();
+      },
+    };
+    const action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
   setInterval(tickClocks, CLOCK_TICK_MS);
   loadCanned();
   setUpNotificationButton();

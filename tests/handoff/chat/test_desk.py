@@ -43,7 +43,8 @@ def test_initials(name, initials):
     assert conversations.initials(name) == initials
 
 
-def test_after_resolve_the_customer_rates_the_chat_and_the_agent_sees_it(customer_socket, agent_socket, api):
+def test_after_resolve_the_customer_rates_the_chat_and_the_agent_sees_it(customer_socket, agent_socket, api, staff,
+                                                                         make_agent):
     chat, console, cid = _accepted(customer_socket, agent_socket, api)
     console.emit("accept", {"conversation_id": cid})
     early = chat.emit("rate", {"score": 5})
@@ -57,6 +58,9 @@ def test_after_resolve_the_customer_rates_the_chat_and_the_agent_sees_it(custome
     history = conversations.history(cid)
     assert history["can_rate"] and history["rating"] == {"score": 4, "comment": "Quick and kind"}
     assert any("rated this chat 4 out of 5" in t for t in chat.texts("system"))
+    admin = staff(make_agent("Ada Admin", role="admin"))
+    page = admin.get(f"/admin/conversations/{cid}").get_data(as_text=True)
+    assert "4 out of 5 · “Quick and kind”" in page
 
 
 def test_canned_replies_shared_and_personal(app, make_agent):
