@@ -54,7 +54,8 @@ def wide_shop(stack):
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Wide shop</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
         '<div style="width:1400px;height:400px;background:#eee">A host page wider than any phone</div>'
-        f'<script src="{stack.url}/static/widget.js" data-server="{stack.url}" defer></script></body></html>')
+        f'<script src="{stack.url}/static/widget.js" data-server="{stack.url}" data-color="#0a7d55" '
+        'data-position="left" data-greeting="Welcome to the wide shop!" defer></script></body></html>')
 
 
 def test_widget_fits_a_phone_on_a_page_wider_than_the_screen(browser, wide_shop):
@@ -65,7 +66,12 @@ def test_widget_fits_a_phone_on_a_page_wider_than_the_screen(browser, wide_shop)
     expect(launcher).to_be_visible()
     assert page_width(page) > 390  # the host page really is wider than the screen
     assert launcher.evaluate(ON_SCREEN)
+    # The embedding options: colour, position, greeting.
+    assert launcher.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(10, 125, 85)"
+    assert launcher.evaluate("el => { const r = el.getBoundingClientRect(), v = visualViewport;"
+                             " return r.right < v.offsetLeft + v.width / 2; }")
     launcher.click()
+    expect(page.locator("#ccr-greeting")).to_have_text("Welcome to the wide shop!")
     close = page.locator("#ccr-close")
     expect(close).to_be_visible()
     assert close.evaluate(ON_SCREEN), "the panel's close button must be on screen"

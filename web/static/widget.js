@@ -4,6 +4,9 @@
  * Embed on any page:
  *   <script src="https://support.example.com/static/widget.js"
  *           data-server="https://support.example.com" defer></script>
+ * Options, all optional: data-color (any CSS colour, for the launcher, header and buttons),
+ * data-position ("right", the default, or "left"), data-greeting (a line shown before the first message,
+ * never sent) and data-language (the page language of the widget's text, for screen readers).
  * An empty data-server means the page and the chat service share an origin. The widget then loads, from
  * that server, its stylesheet, the code it shares with the agent console (chat_common.js) and, when it
  * connects, the Socket.IO client.
@@ -23,6 +26,13 @@
   const script =
     document.currentScript || document.querySelector('script[src*="widget.js"][data-server]');
   const server = ((script && script.getAttribute("data-server")) || "").replace(/\/+$/, "");
+  const option = (name) => ((script && script.getAttribute(`data-${name}`)) || "").trim();
+  const options = {
+    color: option("color"),
+    position: option("position") === "left" ? "left" : "right",
+    greeting: option("greeting").slice(0, 300),
+    language: /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(option("language")) ? option("language") : "",
+  };
 
   // --- loading the shared code, the CSS and the Socket.IO client ----------------------------
 
@@ -200,7 +210,18 @@
         ui.rating,
         ui.form
       );
-      ui.root = h("div", { id: "ccr-root", class: "ccr-root" }, ui.panel, ui.launcher);
+      ui.greeting = options.greeting ? h("p", { id: "ccr-greeting", class: "ccr-greeting" }, options.greeting) : null;
+      if (ui.greeting) ui.transcript.before(ui.greeting);
+      ui.root = h(
+        "div",
+        { id: "ccr-root", class: `ccr-root ccr-${options.position}`, lang: options.language || null },
+        ui.panel,
+        ui.launcher
+      );
+      // A host's colour is used only when it is one; anything else leaves the default.
+      if (options.color && window.CSS && CSS.supports("color", options.color)) {
+        ui.root.style.setProperty("--ccr-accent", options.color);
+      }
       document.body.append(ui.root);
 
       ui.launcher.addEventListener("click", () => (ui.panel.hidden ? openPanel() : closePanel()));
