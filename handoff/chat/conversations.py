@@ -368,11 +368,8 @@ def rate(conversation_id: int, score, comment) -> dict:
             raise ServiceError("You can rate this chat once an agent has resolved it.")
         c.rating, c.rating_comment, c.rated_at = score, comment, utcnow()
         agent_id = c.agent_id
-        note = message_dict(_store(s, c.id, "system", f"The customer rated this chat {score} out of 5."
-                                   + (f" “{comment}”" if comment else "")))
     log.info("chat rated conversation=%s score=%s", conversation_id, score)
-    realtime.publish_message(note)
-    if agent_id:
+    if agent_id:  # shown on the chat in the console; the customer's widget confirms from the answer
         realtime.publish_rating(agent_id, conversation_id, score, comment)
     return {"score": score, "comment": comment}
 

@@ -62,17 +62,20 @@
     ["ticket_first_response", "Ticket: first reply"],
     ["ticket_resolution", "Ticket: resolved"],
   ];
-  const minutes = (seconds) => (seconds === null ? null : Math.round((seconds / 60) * 10) / 10);
+  // One unit for the chart, the largest that keeps the longest bar above a few units.
+  const longest = Math.max(0, ...TIMES.map(([key]) => report.times[key].p90 || 0));
+  const [unit, perUnit] = longest < 180 ? ["seconds", 1] : longest < 3 * 3600 ? ["minutes", 60] : ["hours", 3600];
+  const inUnit = (seconds) => (seconds === null ? null : Math.round((seconds / perUnit) * 10) / 10);
   charts.times = new Chart(byId("chart-times"), {
     type: "bar",
     data: {
       labels: TIMES.map(([, label]) => label),
       datasets: [
-        { label: "Median (min)", data: TIMES.map(([key]) => minutes(report.times[key].median)), backgroundColor: COLORS[0] },
-        { label: "90th percentile (min)", data: TIMES.map(([key]) => minutes(report.times[key].p90)), backgroundColor: COLORS[3] },
+        { label: `Median (${unit})`, data: TIMES.map(([key]) => inUnit(report.times[key].median)), backgroundColor: COLORS[0] },
+        { label: `90th percentile (${unit})`, data: TIMES.map(([key]) => inUnit(report.times[key].p90)), backgroundColor: COLORS[3] },
       ],
     },
-    options: { indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: "minutes" } } } },
+    options: { indexAxis: "y", scales: { x: { beginAtZero: true, title: { display: true, text: unit } } } },
   });
 
   charts.csat = new Chart(byId("chart-csat"), {

@@ -51,7 +51,7 @@ def test_the_reports_page_and_csv_show_the_desks_numbers(customer_socket, agent_
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert 'src="/vendor/chart.umd.min.js"' in html and 'id="chart-volume"' in html
-    assert "1 ratings, average" in html and 'aria-labelledby="chart-times-summary"' in html
+    assert "1 rating, average" in html and 'aria-labelledby="chart-times-summary"' in html
     report = reports.report(__import__("handoff.knowledge.analytics", fromlist=["period"]).period())
     assert report["conversations"] == 1 and report["handoff_reasons"]["customer_request"] == 1
     assert report["times"]["chat_first_response"]["count"] == 1
