@@ -538,3 +538,68 @@ def open_ticket_from_chat(agent_id: int, agent_name: str, conversation_id: int, 
                                                          "Quote its number whenever you contact us about it."))
     log.info("ticket from chat conversation=%s ticket=%s agent=%s", conversation_id, ticket["number"], agent_id)
     return ticket
+
+
+# --- who the customer is: the console's sidebar -----------------------------------------------------
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def browser_name(user_agent: str | None) -> str | None:
+    """"Chrome on Android" from a User-Agent header: enough for an agent, no more."""
+    if not user_agent:
+        return None
+    browser = next((name for key, name in _BROWSERS if key in user_agent), "A browser")
+    system = next((name for key, name in _SYSTEMS if key in user_agent), None)
+    return f"{browser} on {system}" if system else browser
+
+
+def note_visit(conversation_id: int, page_url, user_agent: str | None) -> None:
+    """Where the widget is open (its page, reported by the browser) and in which browser."""
+    page = page_url.strip()[:500] if isinstance(page_url, str) and page_url.startswith(("http://", "https://")) \
+        else None
+    with session_scope() as s:
+        s.execute(update(Conversation).where(Conversation.id == conversation_id)
+                  .values(page_url=page, user_agent=(user_agent or "")[:300] or None))
+
+
+def may_read(s: Session, agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> Conversation:
+    """A chat an agent may read: their own, a queued one, any of the customer they are helping now."""
+    c = _get(s, conversation_id)
+    if admin or see_all or c.status == "queued" or (c.agent_id == agent_id and c.status == "agent"):
+        return c
+    helping = s.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.customer_id == c.customer_id, Conversation.agent_id == agent_id,
+        Conversation.status == "agent"))
+    if not helping:
+        raise Forbidden("This conversation is not assigned to you.")
+    return c
+
+
+def read_for_staff(agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> dict:
+    with session_scope() as s:
+        return conversation_dict(s, may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all))
+
+
+def customer_profile(agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> dict:
+    """The console's sidebar: who the customer is, where they are, their other chats and their tickets."""
+    with session_scope() as s:
+        c = may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all)
+        cu = c.customer
+        chats = s.scalars(select(Conversation).where(Conversation.customer_id == cu.id,
+                                                     Conversation.id != c.id)
+                          .order_by(Conversation.id.desc()).limit(20)).all()
+        tickets = s.scalars(select(Ticket).where(Ticket.customer_id == cu.id)
+                            .order_by(Ticket.id.desc()).limit(20)).all()
+        return {
+            "customer": {"label": cu.label, "name": cu.name, "email": cu.email,
+                         "registered": cu.password_hash is not None, "since": iso(cu.created_at)},
+            "page": c.page_url, "browser": browser_name(c.user_agent),
+            "chats": [{"id": x.id, "status": x.status, "created_at": iso(x.created_at),
+                       "rating": x.rating} for x in chats],
+            "tickets": [{"number": t.id, "subject": t.subject, "status": t.status,
+                         "visible": admin or see_all or t.assignee_id in (None, agent_id)} for t in tickets],
+        }

@@ -128,6 +128,22 @@ def ticket_from_chat(cid: int):
     return redirect(url_for("pages.console"))
 
 
+@bp.get("/conversations/<int:cid>/customer")
+@staff_required()
+def customer_profile(cid: int):
+    """The sidebar beside a chat: the customer, their page and browser, their other chats and tickets."""
+    return jsonify(conversations.customer_profile(current_user.agent_id, cid, admin=current_user.is_admin,
+                                                  see_all=current_app.config["AGENTS_SEE_ALL"]))
+
+
+@bp.get("/conversations/<int:cid>")
+@staff_required()
+def conversation(cid: int):
+    """A past chat, read-only, for an agent helping the same customer now (or an admin)."""
+    return render_template("transcript.html", conversation=conversations.read_for_staff(
+        current_user.agent_id, cid, admin=current_user.is_admin, see_all=current_app.config["AGENTS_SEE_ALL"]))
+
+
 @bp.get("/canned")
 @staff_required()
 def canned_list():

@@ -107,9 +107,13 @@ def test_the_desk_journey_in_the_console_and_the_widget(browser, stack, admin_pa
     chip = customer.locator(".ccr-button:not([disabled])", has_text="Talk to a person")
     expect(chip).to_be_visible(timeout=30_000)
 
-    # Keyboard only: from the input back to the last suggestion, choose it; focus stays in the widget.
+    # Keyboard only: from the input back through the suggestions to "Talk to a person", choose it; focus
+    # stays in the widget.
     widget_input.focus()
-    customer.keyboard.press("Shift+Tab")
+    for _ in range(4):
+        customer.keyboard.press("Shift+Tab")
+        if customer.evaluate("document.activeElement.textContent") == "Talk to a person":
+            break
     assert customer.evaluate("document.activeElement.textContent") == "Talk to a person"
     customer.keyboard.press("Enter")
     assert customer.evaluate("document.activeElement.id") == "ccr-input"
@@ -125,6 +129,9 @@ def test_the_desk_journey_in_the_console_and_the_widget(browser, stack, admin_pa
     agent.click("#preview-accept")
     expect(agent.locator("#chat")).to_be_visible()
     expect(customer.locator("#ccr-status")).to_contain_text("Sam Agent", timeout=10_000)
+    # Beside the chat: the page the customer is on and their browser.
+    expect(agent.locator("#customer-info-body")).to_contain_text(f"{stack.url}/", timeout=10_000)
+    expect(agent.locator("#customer-info-body")).to_contain_text("Chrome")
 
     # The typing indicator is a live region, naming the agent.
     typing = customer.locator("#ccr-typing")
@@ -156,6 +163,7 @@ def test_the_desk_journey_in_the_console_and_the_widget(browser, stack, admin_pa
     expect(done).to_contain_text("Ticket #", timeout=10_000)
     number = re.search(r"#(\d+)", done.inner_text()).group(1)
     assert agent.evaluate("window.__sameConsole") is True
+    expect(agent.locator("#customer-tickets")).to_contain_text(f"#{number}", timeout=10_000)
     expect(agent.locator("#connection-status")).to_have_attribute("data-state", "online")
     expect(customer.locator('.ccr-msg[data-sender="system"]').last).to_contain_text(f"ticket #{number}",
                                                                                   timeout=10_000)

@@ -73,6 +73,7 @@
     previewAccept: $("preview-accept"),
     previewClose: $("preview-close"),
     cannedList: $("canned-list"),
+    customerInfo: $("customer-info-body"),
     cannedButton: $("canned-btn"),
   };
   const baseTitle = document.title;
@@ -362,6 +363,7 @@
       ? `Customer's rating: ${chat.rating.score} out of 5${chat.rating.comment ? ` · “${chat.rating.comment}”` : ""}`
       : "";
     prepareTicketForm(chat);
+    loadCustomer(chat);
 
     ui.transcript.replaceChildren(...chat.messages.map(messageElement));
     for (const entry of outbox.values()) {
@@ -369,6 +371,68 @@
     }
     scrollToEnd();
     renderChatState();
+  }
+
+  const STATUS_WORDS = { bot: "with the bot", queued: "waiting", agent: "with an agent", resolved: "resolved" };
+
+  /** The sidebar: who the customer is, their page and browser, their other chats and tickets (new tabs,
+   * so the console stays online). Loaded when a chat is selected. */
+  function loadCustomer(chat) {
+    if (!ui.customerInfo || ui.customerInfo.dataset.chat === String(chat.id)) return;
+    ui.customerInfo.dataset.chat = String(chat.id);
+    ui.customerInfo.replaceChildren(h("p", { class: "muted small" }, "Loading…"));
+    fetch(`/console/conversations/${encodeURIComponent(String(chat.id))}/customer`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
+      .then(({ ok, body }) => {
+        if (ui.customerInfo.dataset.chat !== String(chat.id)) return;
+        if (!ok) throw new Error(body.message || "The customer's details could not be loaded.");
+        renderCustomer(body);
+      })
+      .catch((err) => {
+        ui.customerInfo.dataset.chat = "";
+        ui.customerInfo.replaceChildren(h("p", { class: "muted small" }, err.message));
+      });
+  }
+
+  function renderCustomer(profile) {
+    const who = profile.customer || {};
+    const facts = h(
+      "dl",
+      { class: "customer-facts" },
+      h("div", null, h("dt", null, "Name"), h("dd", null, who.name || who.label || "—")),
+      h("div", null, h("dt", null, "Email"), h("dd", null, who.email || "Not given")),
+      h("div", null, h("dt", null, "Account"), h("dd", null, who.registered ? "Registered" : "Visitor")),
+      h("div", null, h("dt", null, "Page"), h("dd", { class: "customer-page" }, profile.page || "Unknown")),
+      h("div", null, h("dt", null, "Browser"), h("dd", null, profile.browser || "Unknown"))
+    );
+    const link = (href, text) => h("a", { href, target: "_blank", rel: "noopener" }, text);
+    const chats = (profile.chats || []).map((item) =>
+      h(
+        "li",
+        null,
+        link(`/console/conversations/${item.id}`, `Chat #${item.id}`),
+        ` · ${STATUS_WORDS[item.status] || item.status}`,
+        item.rating ? ` · rated ${item.rating}/5` : ""
+      )
+    );
+    const tickets = (profile.tickets || []).map((t) =>
+      h(
+        "li",
+        null,
+        t.visible ? link(`/console/tickets/${t.number}`, `#${t.number}`) : `#${t.number}`,
+        ` ${t.subject} · ${t.status}`
+      )
+    );
+    ui.customerInfo.replaceChildren(
+      facts,
+      h("h3", { class: "customer-heading" }, `Other chats (${chats.length})`),
+      chats.length ? h("ul", { class: "customer-list", id: "customer-chats" }, ...chats) : h("p", { class: "muted small" }, "None"),
+      h("h3", { class: "customer-heading" }, `Tickets (${tickets.length})`),
+      tickets.length ? h("ul", { class: "customer-list", id: "customer-tickets" }, ...tickets) : h("p", { class: "muted small" }, "None")
+    );
   }
 
   /** The "Open a ticket" form posts to the selected chat; a new chat starts it closed and empty. */
@@ -448,6 +512,8 @@
         }
         const chat = state.chats.get(chatId);
         if (chat) chat.ticket_number = body.ticket.number;
+        if (ui.customerInfo) ui.customerInfo.dataset.chat = ""; // the new ticket shows in the sidebar
+        if (chat) loadCustomer(chat);
         form.reset();
         form.dataset.loadedFor = "";
         ui.openTicket.open = false;

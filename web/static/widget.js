@@ -499,7 +499,9 @@
       connecting = true;
       loadSocketIo()
         .then((io) => {
-          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId } });
+          // The page is shown to the agent beside the chat (without its query string, which may hold tokens).
+          const page = `${location.origin}${location.pathname}`;
+          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId, page } });
           socket.on("connect", onConnect);
           socket.on("disconnect", onDisconnect);
           socket.on("connect_error", onConnectError);

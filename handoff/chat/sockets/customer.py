@@ -43,6 +43,8 @@ class ChatNamespace(Namespace):
         else:
             log.info("chat connect refused sid=%s reason=no-identity", request.sid)
             return False
+        conversations.note_visit(cid, auth.get("page") if isinstance(auth, dict) else None,
+                                 request.headers.get("User-Agent"))
         self.conversation_of[request.sid] = cid
         self.owner_of[request.sid] = owner  # a visitor's chat can join an account; a session can end
         join_room(conversation_room(cid))

@@ -91,3 +91,50 @@ def test_canned_reply_routes_check_who_is_asking(staff, make_agent):
     assert sam.post(f"/console/canned/{shared_id}/delete").status_code == 404
     assert admin.post(f"/console/canned/{shared_id}/delete", data={"back": "/admin/canned"}).status_code == 302
     assert canned_replies.shared() == []
+
+
+def test_the_sidebar_shows_the_customer_their_page_browser_chats_and_tickets(app, agent_socket, make_agent, staff,
+                                                                            api):
+    from handoff.db import session_scope
+    from handoff.models import Conversation
+    from handoff.tickets import lifecycle
+
+    sio = app.extensions["socketio"]
+    sock = sio.test_client(app, namespace="/chat", auth={"visitor_id": "visitor-sidebar-0001",
+                                                         "page": "https://shop.example/checkout"},
+                           headers={"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537"})
+    cid = sock.get_received("/chat")[0]["args"][0]["conversation_id"]
+    customer_id = conversations.customer_of(cid)
+    with session_scope() as s:
+        old = Conversation(customer_id=customer_id, status="resolved", rating=5)
+        s.add(old)
+        s.flush()
+        old_id = old.id
+    number = lifecycle.open_ticket(customer_id, "Card declined", "It was declined", "billing", source="portal",
+                                   actor="customer")["number"]
+    console = agent_socket()
+    api.post(f"/api/conversations/{cid}/handoff", {"reason": "customer_request"})
+    assert console.emit("accept", {"conversation_id": cid})["ok"]
+
+    profile = console.http.get(f"/console/conversations/{cid}/customer").get_json()
+    assert profile["page"] == "https://shop.example/checkout"
+    assert profile["browser"] == "Chrome on Android"
+    assert profile["chats"] == [{"id": old_id, "status": "resolved", "created_at": profile["chats"][0]["created_at"],
+                                 "rating": 5}]
+    assert [(t["number"], t["subject"], t["visible"]) for t in profile["tickets"]] == [(number, "Card declined", True)]
+    assert console.http.get(f"/console/conversations/{old_id}").status_code == 200  # one click from the sidebar
+
+    kim = staff(make_agent("Kim Agent"))
+    assert kim.get(f"/console/conversations/{cid}/customer").status_code == 403
+    assert kim.get(f"/console/conversations/{old_id}").status_code == 403
+    sock.disconnect("/chat")
+
+
+@pytest.mark.parametrize("agent, name", [
+    ("Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/126.0 Safari/537.36 Edg/126.0", "Edge on Windows"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Version/17.0 Mobile Safari/604.1", "Safari on iPhone"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0", "Firefox on Linux"),
+    (None, None),
+])
+def test_browser_names(agent, name):
+    assert conversations.browser_name(agent) == name
