@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from handoff import realtime
 from handoff.chat import routing
 from handoff.db import connection_scope, get_or_raise, session_scope
-from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_text
+from handoff.mail import outbox
+from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_text
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
 from handoff.tickets import from_chat
 from handoff.tickets import lifecycle
@@ -603,3 +604,27 @@ def customer_profile(agent_id: int, conversation_id: int, *, admin: bool, see_al
             "tickets": [{"number": t.id, "subject": t.subject, "status": t.status,
                          "visible": admin or see_all or t.assignee_id in (None, agent_id)} for t in tickets],
         }
+
+
+# --- the customer's copy of the chat -----------------------------------------------------------------
+
+
+def email_transcript(conversation_id: int, email, company: str) -> str:
+    """Queue the chat so far (what the customer saw: no internal lines) to the address they gave."""
+    email = clean_email(email)
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        titles: dict[str, str] = {}
+        lines = []
+        for m in c.messages:
+            for b in m.buttons or []:
+                titles[str(b.get("payload"))] = str(b.get("title"))
+            who = {"customer": "You", "bot": "Assistant", "system": "Notice"}.get(m.sender) \
+                or (m.agent.name if m.agent else "Agent")
+            text = titles.get(m.text, m.text) if m.sender == "customer" else m.text
+            lines.append({"time": m.created_at.strftime("%Y-%m-%d %H:%M UTC"), "who": who, "text": text})
+        if not lines:
+            raise ServiceError("There is nothing in this chat to send yet.")
+        outbox.queue(s, email, "chat_transcript", messages=lines, company=company)
+    log.info("chat transcript queued conversation=%s", conversation_id)
+    return email

@@ -187,13 +187,35 @@
       ui.send = h("button", { id: "ccr-send", class: "ccr-send", type: "submit" }, "Send");
       ui.count = h("p", { id: "ccr-count", class: "ccr-count", hidden: true });
       ui.error = h("p", { id: "ccr-error", class: "ccr-error", role: "alert", hidden: true });
+      ui.emailToggle = h(
+        "button",
+        { id: "ccr-email-toggle", class: "ccr-link", type: "button", "aria-expanded": "false", "aria-controls": "ccr-email" },
+        "Email me this chat"
+      );
       ui.form = h(
         "form",
         { id: "ccr-form", class: "ccr-form", novalidate: true },
         h("label", { for: "ccr-input", class: "ccr-sr-only" }, "Your message"),
         h("div", { class: "ccr-compose" }, ui.input, ui.send),
         ui.error,
-        ui.count
+        ui.count,
+        ui.emailToggle
+      );
+      ui.emailAddress = h("input", {
+        id: "ccr-email-address",
+        class: "ccr-input",
+        type: "email",
+        autocomplete: "email",
+        maxlength: "254",
+        required: true,
+      });
+      ui.emailStatus = h("p", { id: "ccr-email-status", class: "ccr-email-status", role: "status" });
+      ui.emailForm = h(
+        "form",
+        { id: "ccr-email", class: "ccr-email", novalidate: true, hidden: true },
+        h("label", { for: "ccr-email-address" }, "Your email address"),
+        h("div", { class: "ccr-compose" }, ui.emailAddress, h("button", { type: "submit", class: "ccr-send", id: "ccr-email-send" }, "Send")),
+        ui.emailStatus
       );
       ui.panel = h(
         "section",
@@ -208,6 +230,7 @@
         ui.transcript,
         ui.typing,
         ui.rating,
+        ui.emailForm,
         ui.form
       );
       ui.greeting = options.greeting ? h("p", { id: "ccr-greeting", class: "ccr-greeting" }, options.greeting) : null;
@@ -230,6 +253,30 @@
         if (event.key === "Escape") closePanel();
       });
       chat.bindComposer(ui.form, ui.input, submitInput);
+      ui.emailToggle.addEventListener("click", () => {
+        const open = ui.emailForm.hidden;
+        ui.emailForm.hidden = !open;
+        ui.emailToggle.setAttribute("aria-expanded", String(open));
+        if (open) ui.emailAddress.focus();
+      });
+      ui.emailForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const address = ui.emailAddress.value.trim();
+        if (!address) {
+          ui.emailStatus.textContent = "Enter the address to send the chat to.";
+          return;
+        }
+        if (!socket || !socket.connected) {
+          ui.emailStatus.textContent = "You are offline; please try again in a moment.";
+          return;
+        }
+        socket.timeout(chat.ACK_TIMEOUT_MS).emit("email_transcript", { email: address }, (err, ack) => {
+          ui.emailStatus.textContent =
+            !err && ack && ack.ok
+              ? `Sent to ${ack.email}. It may take a minute to arrive.`
+              : (ack && ack.error) || "The chat could not be sent. Please try again.";
+        });
+      });
       ui.input.addEventListener("input", onInput);
       ui.transcript.addEventListener("click", (event) => {
         const chip = event.target.closest(".ccr-button");

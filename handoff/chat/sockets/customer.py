@@ -10,7 +10,7 @@ from flask_socketio import Namespace, emit, join_room
 
 from handoff.chat import conversations
 from handoff.chat.sockets import acknowledged, foreign_origin
-from handoff.errors import ServiceError, clean_client_id, clean_text, require_dict
+from handoff.errors import ServiceError, clean_client_id, clean_email, clean_text, require_dict
 from handoff.realtime import conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.chat")
@@ -86,6 +86,17 @@ class ChatNamespace(Namespace):
         if owner is not None and conversations.customer_of(cid) != owner[0]:
             raise ServiceError("This conversation has moved to an account; please reload the page.")
         return {"rating": conversations.rate(cid, data.get("score"), data.get("comment"))}
+
+    @acknowledged
+    def on_email_transcript(self, data=None):
+        """The customer's copy of the chat, to the address they give (limited per address, like the forms)."""
+        data = require_dict(data)
+        cid = self._cid()
+        email = clean_email(data.get("email"))
+        current_app.extensions["rates"].require(
+            "recipient", email.lower(), message="We have emailed this address several times lately. Please wait {wait}.")
+        email = conversations.email_transcript(cid, email, current_app.config["COMPANY_NAME"])
+        return {"email": email}
 
     def on_typing(self, data=None):
         if isinstance(data, dict) and request.sid in self.conversation_of:

@@ -138,3 +138,21 @@ def test_the_sidebar_shows_the_customer_their_page_browser_chats_and_tickets(app
 ])
 def test_browser_names(agent, name):
     assert conversations.browser_name(agent) == name
+
+
+def test_the_customer_gets_the_chat_by_email_with_button_titles_and_agent_names(
+        customer_socket, agent_socket, api, mailbox, deliver):
+    chat, console, cid = _accepted(customer_socket, agent_socket, api)
+    console.emit("accept", {"conversation_id": cid})
+    console.emit("agent_message", {"conversation_id": cid, "text": "Fixed the address.", "client_msg_id": "a9"})
+    assert not chat.emit("email_transcript", {"email": "not an address"})["ok"]
+    ack = chat.emit("email_transcript", {"email": "ann@example.com"})
+    assert ack == {"ok": True, "email": "ann@example.com"}
+    deliver()
+    [mail] = mailbox.to("ann@example.com")
+    body = mailbox.text(mail)
+    assert "You: My invoice shows the wrong address" in body and "Sam Agent: Fixed the address." in body
+    for _ in range(3):
+        chat.emit("email_transcript", {"email": "bob@example.com"})
+    refused = chat.emit("email_transcript", {"email": "bob@example.com"})
+    assert not refused["ok"] and "several times" in refused["error"]
