@@ -124,6 +124,7 @@ def test_the_desk_journey_in_the_console_and_the_widget(browser, stack, admin_pa
     # The queue card says what the customer needs, and the chat can be read before accepting.
     card = agent.locator(".queue-item").first
     expect(card.locator(".need")).to_contain_text(NEED, timeout=15_000)
+    expect(agent).to_have_title(re.compile(r"^\(1\) "))  # the tab's badge counts who is waiting
     card.locator(".preview-btn").click()
     expect(agent.locator("#preview-transcript")).to_contain_text(NEED)
     agent.click("#preview-accept")

@@ -250,7 +250,7 @@
     ui.queue.replaceChildren(...items);
     ui.queueEmpty.hidden = items.length > 0;
     ui.queueCount.textContent = String(items.length);
-    document.title = items.length ? `(${items.length}) ${baseTitle}` : baseTitle;
+    updateTabBadge();
   }
 
   function tickClocks() {
@@ -262,6 +262,7 @@
   // --- rendering: my chats -------------------------------------------------------------------
 
   function renderChatList() {
+    updateTabBadge();
     const items = [];
     for (const chat of state.chats.values()) {
       const selected = chat.id === state.selectedId;
@@ -734,17 +735,71 @@
     });
   }
 
+  // --- alerts: sound, desktop notification, the tab's badge (each agent can turn them off) ------
+
+  const ALERTS_KEY = `ccr_alerts:${root.dataset.agentEmail || ""}`;
+  const alertsToggle = $("alerts-toggle");
+  let audio = null;
+
+  function alertsOn() {
+    try {
+      return localStorage.getItem(ALERTS_KEY) !== "off";
+    } catch (err) {
+      return true;
+    }
+  }
+
+  if (alertsToggle) {
+    alertsToggle.checked = alertsOn();
+    alertsToggle.addEventListener("change", () => {
+      try {
+        localStorage.setItem(ALERTS_KEY, alertsToggle.checked ? "on" : "off");
+      } catch (err) {
+        /* the choice holds for this page */
+      }
+    });
+  }
+
+  // Browsers only let a page play sound after the person interacted with it.
+  document.addEventListener("pointerdown", () => {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+  }, { once: true });
+
+  function chime() {
+    if (!audio || !alertsOn()) return;
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  }
+
+  function desktopAlert(title, body, tag) {
+    if (!alertsOn() || !document.hidden) return;
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    new Notification(title, { body, tag });
+  }
+
+  /** "(3) Agent console": customers waiting plus unread messages in this agent's chats. */
+  function updateTabBadge() {
+    let unread = 0;
+    for (const chat of state.chats.values()) unread += chat.unread || 0;
+    const count = state.queue.length + unread;
+    document.title = count && alertsOn() ? `(${count}) ${baseTitle}` : baseTitle;
+  }
+
   // --- notifications -------------------------------------------------------------------------
 
   function notifyNewInQueue(previousIds) {
     const fresh = state.queue.filter((summary) => !previousIds.has(summary.id));
-    if (!fresh.length || !document.hidden) return;
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!fresh.length) return;
+    chime();
     const first = fresh[0];
-    new Notification("A customer is waiting", {
-      body: `${customerLabel(first.customer)}: ${reasonText(first.handoff_reason)}`,
-      tag: "ccr-queue",
-    });
+    desktopAlert("A customer is waiting", `${customerLabel(first.customer)}: ${first.need || reasonText(first.handoff_reason)}`,
+      "ccr-queue");
   }
 
   function setUpNotificationButton() {
@@ -823,7 +878,11 @@
     addMessage(chat, message);
     if (message.sender === "customer") {
       setCustomerTyping(chat, false);
-      if (!isSelected || document.hidden) chat.unread += 1;
+      if (!isSelected || document.hidden) {
+        chat.unread += 1;
+        chime();
+        desktopAlert(`New message from ${customerLabel(chat.customer)}`, String(message.text ?? ""), `ccr-chat-${chat.id}`);
+      }
     }
     if (isSelected) {
       outbox.insert(ui.transcript, messageElement(message));
