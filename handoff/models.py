@@ -96,6 +96,7 @@ class Conversation(Base):
     # The page the widget was on and the browser, as the visitor's browser last reported them (untrusted).
     page_url: Mapped[str | None] = mapped_column(String(500))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship(back_populates="conversations")
@@ -149,6 +150,7 @@ class Ticket(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # came from a failed bot handoff
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

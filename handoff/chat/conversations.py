@@ -10,7 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from handoff import realtime
 from handoff.chat import routing
 from handoff.db import connection_scope, get_or_raise, session_scope
 from handoff.mail import outbox
-from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_text
+from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
 from handoff.tickets import from_chat
 from handoff.tickets import lifecycle
@@ -69,6 +69,7 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "agent": {"name": c.agent.name} if c.agent else None,
         "last_message": last or "",
         "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
+        "tags": c.tags or [],
         # The chat's latest ticket, for the {ticket_number} of canned replies.
         "ticket_number": s.scalar(select(func.max(Ticket.id)).where(Ticket.conversation_id == c.id)),
     }
@@ -628,3 +629,54 @@ def email_transcript(conversation_id: int, email, company: str) -> str:
         outbox.queue(s, email, "chat_transcript", messages=lines, company=company)
     log.info("chat transcript queued conversation=%s", conversation_id)
     return email
+
+
+# --- tags and search ----------------------------------------------------------------------------------
+
+
+def set_tags(agent_id: int, conversation_id: int, tags, *, admin: bool, see_all: bool) -> list[str]:
+    """Label a chat the agent may read (internal: customers never see tags)."""
+    tags = clean_tags(tags)
+    with session_scope() as s:
+        c = may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all)
+        c.tags = tags
+    log.info("conversation tagged conversation=%s tags=%s", conversation_id, ",".join(tags))
+    return tags
+
+
+def search(*, viewer: tuple[int, bool], q: str | None = None, customer: str | None = None, tag: str | None = None,
+           agent_id: int | None = None, since=None, until=None, limit: int = 100) -> list[dict]:
+    """Past chats by what was said, who the customer is, tag, agent and date; an agent who may not see
+    every chat (AGENTS_SEE_ALL off) finds only the chats they answered."""
+    from handoff.tickets.queries import tag_filter
+
+    me, everything = viewer
+    query = select(Conversation).join(Customer, Conversation.customer_id == Customer.id)
+    if not everything:
+        query = query.where(Conversation.id.in_(select(Message.conversation_id).where(Message.agent_id == me)))
+    if q and q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(Conversation.id.in_(select(Message.conversation_id).where(Message.text.ilike(like))))
+    if customer and customer.strip():
+        like = f"%{customer.strip().lower()}%"
+        query = query.where(or_(Customer.name.ilike(like), Customer.email.ilike(like)))
+    if tag:
+        query = query.where(tag_filter(Conversation.tags, tag))
+    if agent_id is not None:
+        query = query.where(Conversation.id.in_(select(Message.conversation_id).where(Message.agent_id == agent_id)))
+    if since:
+        query = query.where(Conversation.created_at >= since)
+    if until:
+        query = query.where(Conversation.created_at < until)
+    with session_scope() as s:
+        rows = s.scalars(query.order_by(Conversation.id.desc()).limit(limit)).all()
+        result = []
+        for c in rows:
+            hit = None
+            if q and q.strip():
+                hit = s.scalar(select(Message.text).where(Message.conversation_id == c.id,
+                                                          Message.text.ilike(f"%{q.strip().lower()}%")).limit(1))
+            result.append({"id": c.id, "status": c.status, "customer": c.customer.label, "created_at": c.created_at,
+                           "agent": c.agent.name if c.agent else None, "tags": c.tags or [],
+                           "rating": c.rating, "snippet": (hit or "")[:160]})
+        return result

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.db import get_or_raise, session_scope
-from handoff.errors import NotFound, ServiceError, clean_email, clean_text
+from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.tickets import from_chat
 from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
@@ -307,3 +307,14 @@ def rate(number: int, customer_id: int, rating, comment: str | None) -> None:
             raise ServiceError("You can rate a ticket once it is resolved.")
         t.rating, t.rating_comment = rating, comment
         add_event(s, t, "rating", "customer", rating=rating, comment=comment)
+
+
+def set_tags(number: int, tags, actor: str) -> list[str]:
+    """Label a ticket (internal: customers never see tags)."""
+    tags = clean_tags(tags)
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if (t.tags or []) != tags:
+            add_event(s, t, "tags_changed", actor, public=False, old=t.tags or [], new=tags)
+            t.tags = tags
+        return tags

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_login import current_user
 
 from handoff.chat import canned_replies, conversations
-from handoff.errors import ServiceError, clean_int
+from handoff.errors import ServiceError, clean_int, clean_tags
 from handoff.people import agents
 from handoff.people.auth import staff_required
 from handoff.tickets import lifecycle, queries
@@ -142,6 +142,59 @@ def conversation(cid: int):
     """A past chat, read-only, for an agent helping the same customer now (or an admin)."""
     return render_template("transcript.html", conversation=conversations.read_for_staff(
         current_user.agent_id, cid, admin=current_user.is_admin, see_all=current_app.config["AGENTS_SEE_ALL"]))
+
+
+@bp.post("/conversations/<int:cid>/tags")
+@staff_required()
+def conversation_tags(cid: int):
+    tags = conversations.set_tags(current_user.agent_id, cid, request.form.get("tags", ""),
+                                  admin=current_user.is_admin, see_all=current_app.config["AGENTS_SEE_ALL"])
+    return jsonify({"tags": tags})
+
+
+@bp.post("/tickets/<int:number>/tags")
+@staff_required()
+def ticket_tags(number: int):
+    return _attempt(number, lambda: lifecycle.set_tags(number, request.form.get("tags", ""), current_user.name),
+                    "Tags saved.")
+
+
+@bp.get("/search")
+@staff_required()
+def search():
+    """Past chats and tickets by text, customer, tag, agent and date."""
+    a = request.args
+    filters = {k: (a.get(k) or "").strip()[:200] for k in ("q", "customer", "tag", "agent", "since", "until")}
+    chats = tickets = None
+    error = None
+    if any(filters.values()):
+        try:
+            tag = clean_tags([filters["tag"]])[0] if filters["tag"] else None
+            agent_id = clean_int(filters["agent"], "agent") if filters["agent"] else None
+            since, until = parse_day(filters["since"]), parse_day(filters["until"], end=True)
+            everything = current_user.is_admin or current_app.config["AGENTS_SEE_ALL"]
+            chats = conversations.search(viewer=(current_user.agent_id, everything), q=filters["q"],
+                                         customer=filters["customer"], tag=tag, agent_id=agent_id,
+                                         since=since, until=until)
+            tickets = queries.search(viewer=_viewer(), q=filters["q"] or filters["customer"] or None, tag=tag,
+                                     assignee=agent_id, since=since, until=until, limit=100)
+        except ServiceError as err:
+            error = err.message
+    return render_template("console/search.html", filters=filters, chats=chats, tickets=tickets, error=error,
+                           agents=[x for x in agents.list_all() if x["active"]]), 400 if error else 200
+
+
+def parse_day(value: str, end: bool = False):
+    """A YYYY-MM-DD filter as the start of that day (or of the next, for an inclusive end)."""
+    from datetime import date, datetime, timedelta
+
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError("Dates are written YYYY-MM-DD.") from None
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
 
 
 @bp.get("/canned")

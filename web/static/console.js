@@ -74,6 +74,9 @@
     previewClose: $("preview-close"),
     cannedList: $("canned-list"),
     customerInfo: $("customer-info-body"),
+    tagsForm: $("chat-tags-form"),
+    tagsInput: $("chat-tags"),
+    tagsStatus: $("chat-tags-status"),
     cannedButton: $("canned-btn"),
   };
   const baseTitle = document.title;
@@ -154,6 +157,7 @@
       agent: conversation.agent || null,
       rating: conversation.rating || null,
       ticket_number: conversation.ticket_number || null,
+      tags: conversation.tags || [],
       messages: [],
       messageIds: new Set(),
       unread: previous ? previous.unread : 0,
@@ -365,6 +369,11 @@
       : "";
     prepareTicketForm(chat);
     loadCustomer(chat);
+    if (ui.tagsForm && ui.tagsForm.dataset.chat !== String(chat.id)) {
+      ui.tagsForm.dataset.chat = String(chat.id);
+      ui.tagsInput.value = (chat.tags || []).join(", ");
+      ui.tagsStatus.textContent = "";
+    }
 
     ui.transcript.replaceChildren(...chat.messages.map(messageElement));
     for (const entry of outbox.values()) {
@@ -926,6 +935,31 @@
     if (state.previewId !== null) accept(state.previewId);
   });
   ui.previewClose.addEventListener("click", closePreview);
+  if (ui.tagsForm) {
+    ui.tagsForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chat = state.chats.get(state.selectedId);
+      if (!chat) return;
+      const body = new FormData();
+      body.append("tags", ui.tagsInput.value);
+      fetch(ui.tagsForm.dataset.action.replace("{id}", encodeURIComponent(String(chat.id))), {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+        credentials: "same-origin",
+      })
+        .then((response) => response.json().then((data) => ({ ok: response.ok, data })))
+        .then(({ ok, data }) => {
+          if (!ok) throw new Error(data.message || "The tags could not be saved.");
+          chat.tags = data.tags;
+          ui.tagsInput.value = data.tags.join(", ");
+          ui.tagsStatus.textContent = "Saved.";
+        })
+        .catch((err) => {
+          ui.tagsStatus.textContent = err.message;
+        });
+    });
+  }
   if (ui.openTicket) {
     ui.openTicket.addEventListener("toggle", loadTicketDraft);
     ui.openTicketForm.addEventListener("submit", submitTicket);

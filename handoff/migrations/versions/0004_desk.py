@@ -1,4 +1,4 @@
-"""desk: canned replies, a chat's rating and where it came from, and mail that a later change may replace before it goes
+"""desk: canned replies, tags, a chat's rating and where it came from, and mail that a later change may replace before it goes
 
 Revision ID: 0004_desk
 Revises: 0003
@@ -33,16 +33,22 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('resolved_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('page_url', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('user_agent', sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column('tags', sa.JSON(), nullable=True))
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('tags', sa.JSON(), nullable=True))
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('coalesce_key', sa.String(length=80), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_coalesce_key'), ['coalesce_key'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_column('tags')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_coalesce_key'))
         batch_op.drop_column('coalesce_key')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
+        batch_op.drop_column('tags')
         batch_op.drop_column('user_agent')
         batch_op.drop_column('page_url')
         batch_op.drop_column('resolved_at')

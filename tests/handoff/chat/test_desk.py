@@ -156,3 +156,35 @@ def test_the_customer_gets_the_chat_by_email_with_button_titles_and_agent_names(
         chat.emit("email_transcript", {"email": "bob@example.com"})
     refused = chat.emit("email_transcript", {"email": "bob@example.com"})
     assert not refused["ok"] and "several times" in refused["error"]
+
+
+def test_tags_on_chats_and_tickets_and_searching_by_them(customer_socket, agent_socket, api, staff, make_agent):
+    from handoff.tickets import lifecycle
+
+    chat, console, cid = _accepted(customer_socket, agent_socket, api)
+    console.emit("accept", {"conversation_id": cid})
+    console.emit("agent_message", {"conversation_id": cid, "text": "Updating the invoice now", "client_msg_id": "t1"})
+    tagged = console.http.post(f"/console/conversations/{cid}/tags", data={"tags": "VIP, invoice_fix, vip"})
+    assert tagged.get_json() == {"tags": ["vip", "invoice_fix"]}
+    refused = console.http.post(f"/console/conversations/{cid}/tags", data={"tags": "no spaces allowed"},
+                                headers={"Accept": "application/json"})
+    assert refused.status_code == 400 and "not a tag" in refused.get_json()["message"]
+    assert conversations.history(cid)["messages"]  # untouched by the refusal
+    ticket = lifecycle.open_ticket(conversations.customer_of(cid), "Wrong address", "On the invoice", "billing",
+                                   source="agent", actor="Sam Agent", conversation_id=cid)["number"]
+    assert console.http.post(f"/console/tickets/{ticket}/tags", data={"tags": "invoice_fix"}).status_code == 302
+
+    def found(http, **query):
+        page = http.get("/console/search", query_string=query)
+        assert page.status_code == 200, page.get_data(as_text=True)[:300]
+        html = page.get_data(as_text=True)
+        return f'data-conversation-id="{cid}"' in html, f'data-ticket-number="{ticket}"' in html
+
+    assert found(console.http, tag="invoice_fix") == (True, True)
+    assert found(console.http, tag="invoicexfix") == (False, False)  # "_" is no wildcard
+    assert found(console.http, q="wrong address") == (True, True)
+    assert found(console.http, q="never said") == (False, False)
+    assert found(console.http, since="2000-01-01", until="2000-01-02") == (False, False)
+    kim = staff(make_agent("Kim Agent"))
+    assert found(kim, tag="vip")[0] is False  # chats Kim did not answer stay hidden from her
+    assert kim.get("/console/search", query_string={"since": "yesterday"}).status_code == 400
