@@ -184,6 +184,13 @@ def test_the_desk_journey_in_the_console_and_the_widget(browser, stack, admin_pa
     expect(agent.locator("#chat-rating")).to_contain_text("4 out of 5", timeout=10_000)
     screenshot(customer, "widget-phone.png", tmp_path)
 
+    # The console's shortcuts are listed on "?" (outside a text field).
+    agent.evaluate("document.activeElement.blur()")
+    agent.keyboard.press("?")
+    expect(agent.locator("#shortcuts")).to_be_visible()
+    agent.keyboard.press("Escape")
+    expect(agent.locator("#shortcuts")).to_be_hidden()
+
 
 def test_admin_pages_fit_and_show_local_times(browser, stack, admin_page, tmp_path):
     admin = stack.logins["admin"]
