@@ -7,6 +7,9 @@ Templates (web/templates/console/) and their context:
   reassigned, unassigned, status_changed, priority_changed, reply, note, rating, reminder; public flag),
   statuses, priorities, agents (for admins: list of {id, name}), agent (current user), transcript (list of
   messages or None)
+- search.html: filters (q, customer, tag, agent, since, until), chats and tickets (None before a search), error
+
+JSON for console.js: a chat's ticket draft and its customer sidebar, the agent's canned replies, tags.
 """
 from __future__ import annotations
 
