@@ -74,6 +74,7 @@
     previewClose: $("preview-close"),
     cannedList: $("canned-list"),
     customerInfo: $("customer-info-body"),
+    customerSummary: $("customer-info-summary"),
     tagsForm: $("chat-tags-form"),
     tagsInput: $("chat-tags"),
     tagsStatus: $("chat-tags-status"),
@@ -409,6 +410,16 @@
 
   function renderCustomer(profile) {
     const who = profile.customer || {};
+    const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    ui.customerSummary.textContent = [
+      `About ${who.name || who.label || "this customer"}`,
+      who.email,
+      profile.browser,
+      count((profile.chats || []).length, "other chat"),
+      count((profile.tickets || []).length, "ticket"),
+    ]
+      .filter(Boolean)
+      .join(" · ");
     const facts = h(
       "dl",
       { class: "customer-facts" },
