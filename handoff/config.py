@@ -53,6 +53,8 @@ class Config:
         self.MAX_CHAT_SOCKETS = int(_float("MAX_CHAT_SOCKETS", int(_float("HANDOFF_THREADS", 400)) * 3 // 4))
         # Whether agents see every ticket, or only the unassigned queue and their own (admins see all).
         self.AGENTS_SEE_ALL = env.get("AGENTS_SEE_ALL", "0") == "1"
+        # Seconds a "your ticket's agent" mail waits, so assigning and then reassigning sends one mail.
+        self.ASSIGNMENT_MAIL_DELAY = _float("ASSIGNMENT_MAIL_DELAY", 60)
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -80,6 +80,24 @@ def clean_email(value) -> str:
     return value.strip().lower()
 
 
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
+MAX_TAGS = 10
+
+
+def clean_tags(value) -> list[str]:
+    """Labels such as "vip" or "refund-2024": a list or a comma-separated string, lower-cased, unique."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else None
+    if items is None or not all(isinstance(t, str) for t in items):
+        raise ServiceError("Tags are a list of words.")
+    tags = list(dict.fromkeys(t.strip().lower().lstrip("#") for t in items if t.strip()))
+    bad = [t for t in tags if not _TAG.match(t)]
+    if bad:
+        raise ServiceError(f"“{bad[0][:30]}” is not a tag: use letters, digits, - or _, up to 30 characters.")
+    if len(tags) > MAX_TAGS:
+        raise ServiceError(f"At most {MAX_TAGS} tags.")
+    return tags
+
+
 def clean_client_id(value) -> str | None:
     if value is None:
         return None

@@ -1,4 +1,5 @@
-"""Domain nouns: Customer, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent, Faq, FaqPhrasing."""
+"""Domain nouns: Customer, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent, Faq,
+FaqPhrasing, CannedReply, and the service's own records (outbox, log-in attempts, FAQ queries)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -87,6 +88,15 @@ class Conversation(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     queued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The customer's 1-5 rating after an agent resolved the chat, and what they wrote with it.
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The page the widget was on and the browser, as the visitor's browser last reported them (untrusted).
+    page_url: Mapped[str | None] = mapped_column(String(500))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship(back_populates="conversations")
@@ -108,6 +118,7 @@ class Message(Base):
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+    agent: Mapped[Agent | None] = relationship()
 
 
 class Handoff(Base):
@@ -139,6 +150,7 @@ class Ticket(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # came from a failed bot handoff
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSON, default=list)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
@@ -203,6 +215,19 @@ class OutboxMail(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Mails with the same key replace each other while unsent ("assigned to Sam", then "to Ann": one mail).
+    coalesce_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A prepared reply agents insert with /shortcut: shared (no agent) or one agent's own."""
+
+    __tablename__ = "canned_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortcut: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

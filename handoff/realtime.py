@@ -54,6 +54,11 @@ def publish_conversation_to_agent(agent_id: int, conversation: dict) -> None:
     socketio.emit("conversation", conversation, to=agent_room(agent_id), namespace="/agent")
 
 
+def publish_rating(agent_id: int, conversation_id: int, score: int, comment: str | None) -> None:
+    payload = {"conversation_id": conversation_id, "rating": {"score": score, "comment": comment}}
+    socketio.emit("rating", payload, to=agent_room(agent_id), namespace="/agent")
+
+
 def publish_typing(conversation_id: int, sender: str, typing: bool) -> None:
     payload = {"conversation_id": conversation_id, "sender": sender, "typing": bool(typing)}
     namespace = "/agent" if sender == "customer" else "/chat"

@@ -8,16 +8,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff import realtime
 from handoff.chat import routing
 from handoff.db import connection_scope, get_or_raise, session_scope
-from handoff.errors import Conflict, Forbidden, NotFound, ServiceError
-from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, utcnow
+from handoff.mail import outbox
+from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_tags, clean_text
+from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
+from handoff.tickets import from_chat
+from handoff.tickets import lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
 
 log = logging.getLogger("careregistry.conversations")
@@ -25,6 +29,16 @@ log = logging.getLogger("careregistry.conversations")
 
 def iso(dt) -> str | None:
     return dt.isoformat(timespec="milliseconds") + "Z" if dt else None
+
+
+def initials(name: str | None) -> str:
+    parts = [p for p in (name or "").replace("-", " ").split() if p[:1].isalpha()]
+    return ("".join(p[0] for p in parts[:1] + parts[1:][-1:])).upper() or "?"
+
+
+def author(name: str | None) -> dict | None:
+    """Who wrote an agent's message, as customers and colleagues see it: the name and its initials."""
+    return {"name": name, "initials": initials(name)} if name else None
 
 
 def message_dict(m: Message) -> dict:
@@ -35,6 +49,7 @@ def message_dict(m: Message) -> dict:
         "text": m.text,
         "buttons": m.buttons or [],
         "created_at": iso(m.created_at),
+        "agent": author(m.agent.name) if m.sender == "agent" and m.agent else None,
     }
 
 
@@ -53,6 +68,10 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "customer": {"name": c.customer.name, "email": c.customer.email, "label": c.customer.label},
         "agent": {"name": c.agent.name} if c.agent else None,
         "last_message": last or "",
+        "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
+        "tags": c.tags or [],
+        # The chat's latest ticket, for the {ticket_number} of canned replies.
+        "ticket_number": s.scalar(select(func.max(Ticket.id)).where(Ticket.conversation_id == c.id)),
     }
 
 
@@ -135,6 +154,9 @@ def history(conversation_id: int) -> dict:
             "status": c.status,
             "agent": {"name": c.agent.name} if c.agent else None,
             "messages": [message_dict(m) for m in c.messages],
+            # An agent resolved it: the widget asks for a rating until the customer gives one.
+            "can_rate": c.status == "resolved" and c.resolved_at is not None,
+            "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
         }
 
 
@@ -169,20 +191,21 @@ _conversations = Conversation.__table__
 # Built once: constructing statements per message cost more CPU than SQLite itself.
 _INSERT_MESSAGE = _messages.insert()
 _OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
+_AGENT_NAME = select(Agent.__table__.c.name).where(Agent.__table__.c.id == bindparam("aid"))
 _customers = Customer.__table__
 _CUSTOMER_OWNER = select(_conversations.c.status, _conversations.c.customer_id, _customers.c.session_version) \
     .join(_customers, _customers.c.id == _conversations.c.customer_id).where(_conversations.c.id == bindparam("cid"))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
-                    agent_id: int | None = None, buttons: list | None = None) -> dict:
+                    agent_id: int | None = None, buttons: list | None = None, agent_name: str | None = None) -> dict:
     """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
     created, buttons = utcnow(), buttons or []
     new_id = conn.execute(_INSERT_MESSAGE, {
         "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
         "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created}).inserted_primary_key[0]
     return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
-            "created_at": iso(created)}
+            "created_at": iso(created), "agent": author(agent_name)}
 
 
 def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None,
@@ -313,7 +336,8 @@ def post_agent_message(agent_id: int, conversation_id: int, text: str, client_ms
                 raise NotFound("There is no such conversation.")
             if row.agent_id != agent_id or row.status != "agent":
                 raise Forbidden("This conversation is not assigned to you.")
-            result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id)
+            name = conn.execute(_AGENT_NAME, {"aid": agent_id}).scalar()
+            result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id, agent_name=name)
     except IntegrityError:
         again = _existing(conversation_id, client_msg_id)
         if again is None:
@@ -326,10 +350,30 @@ def post_agent_message(agent_id: int, conversation_id: int, text: str, client_ms
 def resolve(agent_id: int, conversation_id: int) -> None:
     with session_scope() as s:
         c = _owned(s, agent_id, conversation_id)
-        c.status = "resolved"
+        c.status, c.resolved_at = "resolved", utcnow()
+        c.rating = c.rating_comment = c.rated_at = None  # a chat resolved again is rated again
         note = message_dict(_store(s, c.id, "system", f"{c.agent.name} marked this conversation as resolved."))
     realtime.publish_message(note)
     realtime.publish_status(conversation_id, "resolved", None)
+
+
+def rate(conversation_id: int, score, comment) -> dict:
+    """The customer's 1-5 rating of a chat an agent resolved, with an optional comment (changeable)."""
+    if isinstance(score, str) and score.isdigit():
+        score = int(score)
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ServiceError("The rating must be a whole number from 1 to 5.")
+    comment = clean_text(comment, 2000, "comment") if isinstance(comment, str) and comment.strip() else None
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        if c.status != "resolved" or c.resolved_at is None:
+            raise ServiceError("You can rate this chat once an agent has resolved it.")
+        c.rating, c.rating_comment, c.rated_at = score, comment, utcnow()
+        agent_id = c.agent_id
+    log.info("chat rated conversation=%s score=%s", conversation_id, score)
+    if agent_id:  # shown on the chat in the console; the customer's widget confirms from the answer
+        realtime.publish_rating(agent_id, conversation_id, score, comment)
+    return {"score": score, "comment": comment}
 
 
 def hand_back(agent_id: int, conversation_id: int) -> None:
@@ -367,14 +411,21 @@ def queue() -> list[dict]:
                                 Customer.id, Customer.name, Customer.email, last_text)
                          .join(Customer, Conversation.customer_id == Customer.id)
                          .where(Conversation.status == "queued").order_by(Conversation.queued_at)).all()
-        topics = routing.topics(s, [r[0] for r in rows])
+        ids = [r[0] for r in rows]
+        topics = routing.topics(s, ids)
         ready = routing.candidates(s)
+        said: dict[int, list[dict]] = {}
+        if ids:  # what each waiting customer said, for the card's "needs" line
+            for cid, text in s.execute(select(Message.conversation_id, Message.text).where(
+                    Message.conversation_id.in_(ids), Message.sender == "customer").order_by(Message.id)):
+                said.setdefault(cid, []).append({"sender": "customer", "text": text})
     result = []
     for cid, reason, queued_at, customer_id, name, email, last in rows:
         suggested = routing.best_agent(topics.get(cid), ready)
         result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
                        "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
                        "agent": None, "last_message": last or "", "topic": topics.get(cid),
+                       "need": from_chat.need(said.get(cid, [])),
                        "suggested_agent": {"id": suggested["id"], "name": suggested["name"]} if suggested else None})
     return result
 
@@ -437,3 +488,195 @@ def agent_open_conversations(agent_id: int) -> list[dict]:
         rows = s.scalars(select(Conversation).where(Conversation.agent_id == agent_id,
                                                     Conversation.status == "agent"))
         return [conversation_dict(s, c) for c in rows]
+
+
+# --- a ticket from a chat ----------------------------------------------------------------------------
+
+# A ticket for the same chat opened within this time is shown to the agent before they open another.
+RECENT_TICKET_WINDOW = timedelta(minutes=30)
+
+
+def _recent_tickets(s: Session, conversation_id: int) -> list[dict]:
+    rows = s.scalars(select(Ticket).where(Ticket.conversation_id == conversation_id,
+                                          Ticket.status.in_(("new", "open", "pending")),
+                                          Ticket.created_at >= utcnow() - RECENT_TICKET_WINDOW)
+                     .order_by(Ticket.id.desc()))
+    return [{"number": t.id, "subject": t.subject, "source": t.source, "created_at": iso(t.created_at)}
+            for t in rows]
+
+
+def ticket_draft(agent_id: int, conversation_id: int, *, admin: bool = False) -> dict:
+    """What the console's "Open a ticket" form starts with, and the chat's tickets opened moments ago."""
+    conversation = conversation_for_agent(agent_id, conversation_id, admin=admin)
+    with session_scope() as s:
+        topic = routing.topics(s, [conversation_id]).get(conversation_id)
+        recent = _recent_tickets(s, conversation_id)
+    return {**from_chat.draft(conversation["messages"], topic), "recent": recent}
+
+
+def open_ticket_from_chat(agent_id: int, agent_name: str, conversation_id: int, form: dict, *,
+                          admin: bool = False) -> dict:
+    """Open a ticket for a chat, assign it to the agent and tell the customer in the chat.
+
+    A chat that got a ticket within RECENT_TICKET_WINDOW gets another only when the agent confirms
+    (`confirm_duplicate`), so the bot's ticket of a few minutes ago is not silently doubled.
+    """
+    draft = ticket_draft(agent_id, conversation_id, admin=admin)
+    if draft["recent"] and not form.get("confirm_duplicate"):
+        t = draft["recent"][0]
+        raise Conflict(f"This chat already has ticket #{t['number']} (“{t['subject']}”), opened moments ago. "
+                       "Tick “open another ticket anyway” to open a second one.")
+    if not form.get("category"):
+        raise ServiceError("Choose the ticket's category.")
+    customer_id = customer_of(conversation_id)
+    ticket = lifecycle.open_ticket(customer_id, form.get("subject") or draft["subject"],
+                                   form.get("description") or draft["description"], form.get("category"),
+                                   form.get("priority") or "normal", source="agent", actor=agent_name,
+                                   conversation_id=conversation_id)
+    lifecycle.assign(ticket["number"], agent_id, agent_name)
+    email = lifecycle.customer_for_conversation(conversation_id)["email"]
+    post_system_message(conversation_id, f"{agent_name} opened ticket #{ticket['number']} for you: "
+                        f"“{ticket['subject']}”. " + (f"Updates will be emailed to {email}." if email else
+                                                         "Quote its number whenever you contact us about it."))
+    log.info("ticket from chat conversation=%s ticket=%s agent=%s", conversation_id, ticket["number"], agent_id)
+    return ticket
+
+
+# --- who the customer is: the console's sidebar -----------------------------------------------------
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+def browser_name(user_agent: str | None) -> str | None:
+    """"Chrome on Android" from a User-Agent header: enough for an agent, no more."""
+    if not user_agent:
+        return None
+    browser = next((name for key, name in _BROWSERS if key in user_agent), "A browser")
+    system = next((name for key, name in _SYSTEMS if key in user_agent), None)
+    return f"{browser} on {system}" if system else browser
+
+
+def note_visit(conversation_id: int, page_url, user_agent: str | None) -> None:
+    """Where the widget is open (its page, reported by the browser) and in which browser."""
+    page = page_url.strip()[:500] if isinstance(page_url, str) and page_url.startswith(("http://", "https://")) \
+        else None
+    with session_scope() as s:
+        s.execute(update(Conversation).where(Conversation.id == conversation_id)
+                  .values(page_url=page, user_agent=(user_agent or "")[:300] or None))
+
+
+def may_read(s: Session, agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> Conversation:
+    """A chat an agent may read: their own, a queued one, any of the customer they are helping now."""
+    c = _get(s, conversation_id)
+    if admin or see_all or c.status == "queued" or (c.agent_id == agent_id and c.status == "agent"):
+        return c
+    helping = s.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.customer_id == c.customer_id, Conversation.agent_id == agent_id,
+        Conversation.status == "agent"))
+    if not helping:
+        raise Forbidden("This conversation is not assigned to you.")
+    return c
+
+
+def read_for_staff(agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> dict:
+    with session_scope() as s:
+        return conversation_dict(s, may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all))
+
+
+def customer_profile(agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> dict:
+    """The console's sidebar: who the customer is, where they are, their other chats and their tickets."""
+    with session_scope() as s:
+        c = may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all)
+        cu = c.customer
+        chats = s.scalars(select(Conversation).where(Conversation.customer_id == cu.id,
+                                                     Conversation.id != c.id)
+                          .order_by(Conversation.id.desc()).limit(20)).all()
+        tickets = s.scalars(select(Ticket).where(Ticket.customer_id == cu.id)
+                            .order_by(Ticket.id.desc()).limit(20)).all()
+        return {
+            "customer": {"label": cu.label, "name": cu.name, "email": cu.email,
+                         "registered": cu.password_hash is not None, "since": iso(cu.created_at)},
+            "page": c.page_url, "browser": browser_name(c.user_agent),
+            "chats": [{"id": x.id, "status": x.status, "created_at": iso(x.created_at),
+                       "rating": x.rating} for x in chats],
+            "tickets": [{"number": t.id, "subject": t.subject, "status": t.status,
+                         "visible": admin or see_all or t.assignee_id in (None, agent_id)} for t in tickets],
+        }
+
+
+# --- the customer's copy of the chat -----------------------------------------------------------------
+
+
+def email_transcript(conversation_id: int, email, company: str) -> str:
+    """Queue the chat so far (what the customer saw: no internal lines) to the address they gave."""
+    email = clean_email(email)
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        titles: dict[str, str] = {}
+        lines = []
+        for m in c.messages:
+            for b in m.buttons or []:
+                titles[str(b.get("payload"))] = str(b.get("title"))
+            who = {"customer": "You", "bot": "Assistant", "system": "Notice"}.get(m.sender) \
+                or (m.agent.name if m.agent else "Agent")
+            text = titles.get(m.text, m.text) if m.sender == "customer" else m.text
+            lines.append({"time": m.created_at.strftime("%Y-%m-%d %H:%M UTC"), "who": who, "text": text})
+        if not lines:
+            raise ServiceError("There is nothing in this chat to send yet.")
+        outbox.queue(s, email, "chat_transcript", messages=lines, company=company)
+    log.info("chat transcript queued conversation=%s", conversation_id)
+    return email
+
+
+# --- tags and search ----------------------------------------------------------------------------------
+
+
+def set_tags(agent_id: int, conversation_id: int, tags, *, admin: bool, see_all: bool) -> list[str]:
+    """Label a chat the agent may read (internal: customers never see tags)."""
+    tags = clean_tags(tags)
+    with session_scope() as s:
+        c = may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all)
+        c.tags = tags
+    log.info("conversation tagged conversation=%s tags=%s", conversation_id, ",".join(tags))
+    return tags
+
+
+def search(*, viewer: tuple[int, bool], q: str | None = None, customer: str | None = None, tag: str | None = None,
+           agent_id: int | None = None, since=None, until=None, limit: int = 100) -> list[dict]:
+    """Past chats by what was said, who the customer is, tag, agent and date; an agent who may not see
+    every chat (AGENTS_SEE_ALL off) finds only the chats they answered."""
+    from handoff.tickets.queries import tag_filter
+
+    me, everything = viewer
+    query = select(Conversation).join(Customer, Conversation.customer_id == Customer.id)
+    if not everything:
+        query = query.where(Conversation.id.in_(select(Message.conversation_id).where(Message.agent_id == me)))
+    if q and q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(Conversation.id.in_(select(Message.conversation_id).where(Message.text.ilike(like))))
+    if customer and customer.strip():
+        like = f"%{customer.strip().lower()}%"
+        query = query.where(or_(Customer.name.ilike(like), Customer.email.ilike(like)))
+    if tag:
+        query = query.where(tag_filter(Conversation.tags, tag))
+    if agent_id is not None:
+        query = query.where(Conversation.id.in_(select(Message.conversation_id).where(Message.agent_id == agent_id)))
+    if since:
+        query = query.where(Conversation.created_at >= since)
+    if until:
+        query = query.where(Conversation.created_at < until)
+    with session_scope() as s:
+        rows = s.scalars(query.order_by(Conversation.id.desc()).limit(limit)).all()
+        result = []
+        for c in rows:
+            hit = None
+            if q and q.strip():
+                hit = s.scalar(select(Message.text).where(Message.conversation_id == c.id,
+                                                          Message.text.ilike(f"%{q.strip().lower()}%")).limit(1))
+            result.append({"id": c.id, "status": c.status, "customer": c.customer.label, "created_at": c.created_at,
+                           "agent": c.agent.name if c.agent else None, "tags": c.tags or [],
+                           "rating": c.rating, "snippet": (hit or "")[:160]})
+        return result

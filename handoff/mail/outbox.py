@@ -23,7 +23,7 @@ from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from handoff.config import PROJECT_ROOT, VAR_DIR, public_url
@@ -55,8 +55,13 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
         _templates.get_template(f"{kind}.html").render(context)
 
 
-def queue(s: Session, to_addr: str | None, kind: str, **context) -> OutboxMail | None:
-    """Add a mail to the outbox in the caller's transaction (nothing is queued without an address)."""
+def queue(s: Session, to_addr: str | None, kind: str, *, coalesce_key: str | None = None,
+          hold: timedelta = timedelta(0), **context) -> OutboxMail | None:
+    """Add a mail to the outbox in the caller's transaction (nothing is queued without an address).
+
+    A mail with a `coalesce_key` replaces the unsent, unclaimed mail with that key, and waits `hold`
+    before it goes, so a change made and corrected within that time reaches the recipient once.
+    """
     if not to_addr:
         return None
     if not _ADDRESS.match(to_addr):
@@ -65,7 +70,15 @@ def queue(s: Session, to_addr: str | None, kind: str, **context) -> OutboxMail |
         return None
     subject, text, html = render(kind, context)
     subject = one_line(subject)[:MAX_SUBJECT] or "(no subject)"
-    mail = OutboxMail(to_addr=to_addr, subject=subject, text=text, html=html, kind=kind)
+    now = utcnow()
+    if coalesce_key is not None:
+        replaced = s.execute(delete(OutboxMail).where(
+            OutboxMail.coalesce_key == coalesce_key, OutboxMail.sent_at.is_(None),
+            or_(OutboxMail.claimed_until.is_(None), OutboxMail.claimed_until < now))).rowcount
+        if replaced:
+            log.info("mail coalesced kind=%s key=%s replaced=%s", kind, coalesce_key, replaced)
+    mail = OutboxMail(to_addr=to_addr, subject=subject, text=text, html=html, kind=kind,
+                      coalesce_key=coalesce_key, next_attempt_at=now + hold)
     s.add(mail)
     return mail
 

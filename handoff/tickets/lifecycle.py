@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.db import get_or_raise, session_scope
-from handoff.errors import NotFound, ServiceError, clean_email, clean_text
+from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
+from handoff.tickets import from_chat
 from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
 
 log = logging.getLogger("careregistry.tickets")
@@ -100,15 +102,14 @@ def create_from_transcript(s: Session, c: Conversation, reason: str) -> Ticket:
     existing = _repeat(s, c, "handoff")
     if existing is not None:
         return existing
-    lines = [f"{m.sender}: {m.text}" for m in
-             s.scalars(select(Message).where(Message.conversation_id == c.id).order_by(Message.id))]
-    customer_lines = [m.split(": ", 1)[1] for m in lines if m.startswith("customer: ")
-                      and not m.startswith("customer: /")]
-    subject_source = customer_lines[-1] if customer_lines else "Chat handed off"
+    said = [{"sender": m.sender, "text": m.text} for m in
+            s.scalars(select(Message).where(Message.conversation_id == c.id).order_by(Message.id))]
+    lines = [f"{m['sender']}: {m['text']}" for m in said]
     description = (f"Opened from a chat because {REASON_WORDS.get(reason, reason)} and no agent was online.\n\n"
                    + "\n".join(lines))
-    t = _open(s, c.customer, c, description, "technical" if reason == "bot_error" else "account",
-              "handoff", "assistant", subject=_subject(subject_source), escalated=True)
+    category = from_chat.predict_category(said) or ("technical" if reason == "bot_error" else "account")
+    t = _open(s, c.customer, c, description, category, "handoff", "assistant",
+              subject=from_chat.subject(said) if from_chat.need_lines(said) else "Chat handed off", escalated=True)
     return t
 
 
@@ -200,10 +201,16 @@ def assign(number: int, agent_id: int | None, actor: str) -> dict:
         if agent:
             if t.status == "new":
                 _set_status(s, t, "open", actor, notify=False)
-            mail_customer(s, t, "agent_assigned", agent_name=agent.name)
+            # Assign then reassign within the hold: the customer hears once, of the agent it ended with.
+            mail_customer(s, t, "agent_assigned", agent_name=agent.name, coalesce_key=f"ticket-agent:{t.id}",
+                          hold=timedelta(seconds=assignment_mail_delay()))
             outbox.queue(s, agent.email, "ticket_assigned", ticket=t, agent=agent, customer=t.customer)
         log.info("ticket %s number=%s agent=%s", kind, number, agent_id)
         return ticket_dict(t)
+
+
+def assignment_mail_delay() -> float:
+    return current_app.config.get("ASSIGNMENT_MAIL_DELAY", 60) if has_app_context() else 60
 
 
 def release_agent_tickets(agent_id: int) -> list[int]:
@@ -300,3 +307,14 @@ def rate(number: int, customer_id: int, rating, comment: str | None) -> None:
             raise ServiceError("You can rate a ticket once it is resolved.")
         t.rating, t.rating_comment = rating, comment
         add_event(s, t, "rating", "customer", rating=rating, comment=comment)
+
+
+def set_tags(number: int, tags, actor: str) -> list[str]:
+    """Label a ticket (internal: customers never see tags)."""
+    tags = clean_tags(tags)
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if (t.tags or []) != tags:
+            add_event(s, t, "tags_changed", actor, public=False, old=t.tags or [], new=tags)
+            t.tags = tags
+        return tags

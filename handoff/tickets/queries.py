@@ -21,7 +21,7 @@ def detail_dict(t: Ticket, public_only: bool) -> dict:
         "description": t.description, "source": t.source, "escalated": t.escalated,
         "customer": {"id": t.customer.id, "label": t.customer.label, "email": t.customer.email},
         "assignee_id": t.assignee_id, "conversation_id": t.conversation_id, "parent_id": t.parent_id,
-        "rating": t.rating, "rating_comment": t.rating_comment, "created_at": t.created_at,
+        "rating": t.rating, "rating_comment": t.rating_comment, "created_at": t.created_at, "tags": t.tags or [],
         "updated_at": t.updated_at, "status_words": STATUS_WORDS[t.status],
         "events": [event_dict(e) for e in t.events if e.public or not public_only],
     })
@@ -56,9 +56,14 @@ def check_staff_access(number: int, agent_id: int, role: str, agents_see_all: bo
             raise NotFound(f"There is no ticket #{number} you can see.")
 
 
+def tag_filter(column, tag: str):
+    """Rows whose JSON list of tags holds `tag` (tags are [a-z0-9_-], so the quoted text is unambiguous)."""
+    return cast(column, String).like('%"' + tag.replace("_", "\\_") + '"%', escape="\\")
+
+
 def search(*, customer_id: int | None = None, viewer: tuple[int, str, bool] | None = None, status=None,
            priority=None, category=None, assignee=None, escalated=None, since=None, until=None, q=None,
-           limit: int = 200) -> list[dict]:
+           tag: str | None = None, limit: int = 200) -> list[dict]:
     """Tickets matching the filters that the viewer may see (a customer, or (agent_id, role, see_all))."""
     query = select(Ticket).join(Customer, Ticket.customer_id == Customer.id)
     if customer_id is not None:
@@ -85,6 +90,8 @@ def search(*, customer_id: int | None = None, viewer: tuple[int, str, bool] | No
         query = query.where(Ticket.created_at >= since)
     if until:
         query = query.where(Ticket.created_at < until)
+    if tag:
+        query = query.where(tag_filter(Ticket.tags, tag))
     if q and q.strip():
         term = q.strip().lstrip("#")
         like = f"%{term.lower()}%"
@@ -96,5 +103,6 @@ def search(*, customer_id: int | None = None, viewer: tuple[int, str, bool] | No
     with session_scope() as s:
         rows = s.scalars(query.order_by(Ticket.id.desc()).limit(limit))
         return [{**ticket_dict(t), "customer": t.customer.label, "created_at": t.created_at,
-                 "updated_at": t.updated_at, "escalated": t.escalated, "assignee_id": t.assignee_id}
+                 "updated_at": t.updated_at, "escalated": t.escalated, "assignee_id": t.assignee_id,
+                 "tags": t.tags or []}
                 for t in rows]

@@ -5,16 +5,16 @@ import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from handoff.chat import conversations
+from handoff.chat import canned_replies, conversations, reports
 from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_int
-from handoff.knowledge import faqs
+from handoff.knowledge import analytics, faqs
 from handoff.mail import outbox
-from handoff.models import CATEGORIES, Conversation, Handoff, Ticket
+from handoff.models import CATEGORIES, Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
 from handoff.people.auth import staff_required
 from handoff.tickets import lifecycle, queries
@@ -154,3 +154,60 @@ def set_active(agent_id: int):
 def sent_mail():
     """The mail the service sent or is trying to send (with no SMTP server, this is where the demo's go)."""
     return render_template("admin/mail.html", mails=outbox.recent())
+
+
+def _report_from_args() -> dict:
+    a = request.args
+    category = a.get("category") or None
+    if category is not None and category not in CATEGORIES:
+        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    agent_id = clean_int(a.get("agent"), "agent") if a.get("agent") else None
+    days = a.get("days")
+    if days and not a.get("since"):
+        if days not in ("7", "30", "90"):
+            raise ServiceError("The period is 7, 30 or 90 days, or the dates you choose.")
+        until = utcnow().date()
+        p = analytics.Period(until - timedelta(days=int(days) - 1), until)
+    else:
+        p = analytics.period(a.get("since"), a.get("until"))
+    return reports.report(p, category=category, agent_id=agent_id)
+
+
+@bp.get("/reports")
+@staff_required(admin=True)
+def reports_page():
+    """The desk's dashboard: charts (Chart.js, from npm) each with a text summary and its numbers."""
+    error = None
+    try:
+        report = _report_from_args()
+    except ServiceError as err:
+        error, report = err.message, reports.report(analytics.period())
+    return render_template("admin/reports.html", report=report, error=error, filters=dict(request.args),
+                           agents=agents.list_all(), categories=CATEGORIES), 400 if error else 200
+
+
+@bp.get("/reports.csv")
+@staff_required(admin=True)
+def reports_csv():
+    report = _report_from_args()
+    name = f"desk-report-{report['since']}-to-{report['until']}.csv"
+    return Response(reports.to_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/canned")
+@staff_required(admin=True)
+def canned():
+    return render_template("admin/canned.html", replies=canned_replies.shared(),
+                           variables=canned_replies.VARIABLES)
+
+
+@bp.post("/canned")
+@staff_required(admin=True)
+def canned_create():
+    try:
+        reply = canned_replies.create(request.form.get("shortcut"), request.form.get("text"), None)
+        flash(f"Shared canned reply /{reply['shortcut']} saved.", "success")
+    except ServiceError as err:
+        flash(err.message, "error")
+    return redirect(url_for("admin.canned"))

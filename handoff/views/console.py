@@ -7,14 +7,17 @@ Templates (web/templates/console/) and their context:
   reassigned, unassigned, status_changed, priority_changed, reply, note, rating, reminder; public flag),
   statuses, priorities, agents (for admins: list of {id, name}), agent (current user), transcript (list of
   messages or None)
+- search.html: filters (q, customer, tag, agent, since, until), chats and tickets (None before a search), error
+
+JSON for console.js: a chat's ticket draft and its customer sidebar, the agent's canned replies, tags.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from handoff.chat import conversations
-from handoff.errors import ServiceError, clean_int
+from handoff.chat import canned_replies, conversations
+from handoff.errors import ServiceError, clean_int, clean_tags
 from handoff.people import agents
 from handoff.people.auth import staff_required
 from handoff.tickets import lifecycle, queries
@@ -38,7 +41,8 @@ def ticket_list():
         "console/tickets.html", q=q, agent=current_user,
         mine=queries.search(viewer=_viewer(), assignee=current_user.agent_id, status="active"),
         unassigned=queries.search(viewer=_viewer(), assignee="none", status="active"),
-        results=queries.search(viewer=_viewer(), q=q) if q else None)
+        results=queries.search(viewer=_viewer(), q=q) if q else None,
+        canned=[r for r in canned_replies.for_agent(current_user.agent_id) if not r["shared"]])
 
 
 @bp.get("/tickets/<int:number>")
@@ -99,25 +103,129 @@ def take(number: int):
                     "The ticket is yours.")
 
 
+@bp.get("/conversations/<int:cid>/ticket-draft")
+@staff_required()
+def ticket_draft(cid: int):
+    """The "Open a ticket" form's starting values for a chat the agent owns (any chat, for an admin)."""
+    return jsonify(conversations.ticket_draft(current_user.agent_id, cid, admin=current_user.is_admin))
+
+
 @bp.post("/conversations/<int:cid>/ticket")
 @staff_required()
 def ticket_from_chat(cid: int):
-    """An agent opens a ticket for a chat they own (or any chat, for an admin)."""
-    conversation = conversations.conversation_for_agent(current_user.agent_id, cid, admin=current_user.is_admin)
-    said = [m["text"] for m in conversation["messages"] if m["sender"] == "customer" and not m["text"].startswith("/")]
+    """An agent opens a ticket for a chat; the console posts it in the background and stays live."""
+    wants_json = request.accept_mimetypes.best == "application/json"
     try:
-        ticket = lifecycle.open_ticket(conversations.customer_of(cid), request.form.get("subject"),
-                                       request.form.get("description") or "\n".join(said) or "Opened from a chat",
-                                       request.form.get("category", "account"),
-                                       request.form.get("priority", "normal"), source="agent",
-                                       actor=current_user.name, conversation_id=cid)
-        lifecycle.assign(ticket["number"], current_user.agent_id, current_user.name)
+        ticket = conversations.open_ticket_from_chat(current_user.agent_id, current_user.name, cid,
+                                                     request.form.to_dict(), admin=current_user.is_admin)
+    except ServiceError as err:
+        if wants_json or err.status == 404:
+            raise  # the error handler answers JSON ({code, message}) to the console's fetch
+        flash(err.message, "error")
+        return redirect(url_for("pages.console"))
+    message = f"Ticket #{ticket['number']} opened for this chat and assigned to you; the customer was told."
+    if wants_json:
+        return jsonify({"ticket": ticket, "message": message, "url": url_for("console.ticket",
+                                                                            number=ticket["number"])})
+    flash(message, "success")
+    return redirect(url_for("pages.console"))
+
+
+@bp.get("/conversations/<int:cid>/customer")
+@staff_required()
+def customer_profile(cid: int):
+    """The sidebar beside a chat: the customer, their page and browser, their other chats and tickets."""
+    return jsonify(conversations.customer_profile(current_user.agent_id, cid, admin=current_user.is_admin,
+                                                  see_all=current_app.config["AGENTS_SEE_ALL"]))
+
+
+@bp.get("/conversations/<int:cid>")
+@staff_required()
+def conversation(cid: int):
+    """A past chat, read-only, for an agent helping the same customer now (or an admin)."""
+    return render_template("transcript.html", conversation=conversations.read_for_staff(
+        current_user.agent_id, cid, admin=current_user.is_admin, see_all=current_app.config["AGENTS_SEE_ALL"]))
+
+
+@bp.post("/conversations/<int:cid>/tags")
+@staff_required()
+def conversation_tags(cid: int):
+    tags = conversations.set_tags(current_user.agent_id, cid, request.form.get("tags", ""),
+                                  admin=current_user.is_admin, see_all=current_app.config["AGENTS_SEE_ALL"])
+    return jsonify({"tags": tags})
+
+
+@bp.post("/tickets/<int:number>/tags")
+@staff_required()
+def ticket_tags(number: int):
+    return _attempt(number, lambda: lifecycle.set_tags(number, request.form.get("tags", ""), current_user.name),
+                    "Tags saved.")
+
+
+@bp.get("/search")
+@staff_required()
+def search():
+    """Past chats and tickets by text, customer, tag, agent and date."""
+    a = request.args
+    filters = {k: (a.get(k) or "").strip()[:200] for k in ("q", "customer", "tag", "agent", "since", "until")}
+    chats = tickets = None
+    error = None
+    if any(filters.values()):
+        try:
+            tag = clean_tags([filters["tag"]])[0] if filters["tag"] else None
+            agent_id = clean_int(filters["agent"], "agent") if filters["agent"] else None
+            since, until = parse_day(filters["since"]), parse_day(filters["until"], end=True)
+            everything = current_user.is_admin or current_app.config["AGENTS_SEE_ALL"]
+            chats = conversations.search(viewer=(current_user.agent_id, everything), q=filters["q"],
+                                         customer=filters["customer"], tag=tag, agent_id=agent_id,
+                                         since=since, until=until)
+            tickets = queries.search(viewer=_viewer(), q=filters["q"] or filters["customer"] or None, tag=tag,
+                                     assignee=agent_id, since=since, until=until, limit=100)
+        except ServiceError as err:
+            error = err.message
+    return render_template("console/search.html", filters=filters, chats=chats, tickets=tickets, error=error,
+                           agents=[x for x in agents.list_all() if x["active"]]), 400 if error else 200
+
+
+def parse_day(value: str, end: bool = False):
+    """A YYYY-MM-DD filter as the start of that day (or of the next, for an inclusive end)."""
+    from datetime import date, datetime, timedelta
+
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError("Dates are written YYYY-MM-DD.") from None
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
+
+
+@bp.get("/canned")
+@staff_required()
+def canned_list():
+    """The canned replies this agent may insert (shared and their own), for the console's picker."""
+    return jsonify({"replies": canned_replies.for_agent(current_user.agent_id)})
+
+
+@bp.post("/canned")
+@staff_required()
+def canned_create():
+    """An agent's personal canned reply."""
+    try:
+        reply = canned_replies.create(request.form.get("shortcut"), request.form.get("text"), current_user.agent_id)
+        flash(f"Canned reply /{reply['shortcut']} saved.", "success")
     except ServiceError as err:
         flash(err.message, "error")
-    else:
-        # Back to the console, so the agent stays online for the chat they are in.
-        flash(f"Ticket #{ticket['number']} opened for this chat and assigned to you.", "success")
-    return redirect(url_for("pages.console"))
+    return redirect(url_for("console.ticket_list") + "#canned")
+
+
+@bp.post("/canned/<int:reply_id>/delete")
+@staff_required()
+def canned_delete(reply_id: int):
+    canned_replies.delete(reply_id, current_user.agent_id, admin=current_user.is_admin)
+    flash("Canned reply deleted.", "success")
+    back = request.form.get("back") or ""
+    return redirect(back if back in ("/admin/canned",) else url_for("console.ticket_list") + "#canned")
 
 
 def parse_agent(value) -> int | None:

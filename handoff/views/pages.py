@@ -15,7 +15,8 @@ from handoff.views.limits import TooFast, login_allowed, login_failed
 
 bp = Blueprint("pages", __name__)
 log = logging.getLogger("careregistry.pages")
-VENDOR = {"socket.io.min.js": PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist"}
+VENDOR = {"socket.io.min.js": PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist",
+          "chart.umd.min.js": PROJECT_ROOT / "node_modules" / "chart.js" / "dist"}
 
 
 @bp.get("/")
@@ -48,7 +49,9 @@ def login():
         else:
             login_user(StaffUser(agent))
             log.info("login agent=%s", agent["id"])
-            return redirect(safe_local_url(next_url, url_for("pages.console")))
+            # An admin's home is /admin, which opens no console socket: logging in does not put them online.
+            home = url_for("admin.dashboard") if agent["role"] == "admin" else url_for("pages.console")
+            return redirect(safe_local_url(next_url, home))
     return render_template("login.html", error=error, next=next_url or ""), status
 
 

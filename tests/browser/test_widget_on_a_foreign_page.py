@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -13,6 +11,7 @@ from playwright.sync_api import expect
 
 from handoff.config import PROJECT_ROOT
 from handoff.ops.cli import SEED
+from tests.browser.host_pages import serve
 
 
 def seeded_answer(slug: str) -> str:
@@ -26,39 +25,18 @@ def shop(stack):
     server_origin = stack.url
     policy = (f"default-src 'none'; img-src 'self'; script-src {server_origin}; style-src {server_origin}; "
               f"connect-src {server_origin} {server_origin.replace('http://', 'ws://')}")
-    yield from _serve(f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                      f'<meta http-equiv="Content-Security-Policy" content="{policy}"><title>Another shop</title>'
-                      f'</head><body><h1>Another shop</h1>'
-                      f'<script src="{server_origin}/static/widget.js" data-server="{server_origin}" defer></script>'
-                      f'</body></html>')
+    yield from serve(f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                     f'<meta http-equiv="Content-Security-Policy" content="{policy}"><title>Another shop</title>'
+                     f'</head><body><h1>Another shop</h1>'
+                     f'<script src="{server_origin}/static/widget.js" data-server="{server_origin}" defer></script>'
+                     f'</body></html>')
 
 
 @pytest.fixture
 def framer(stack):
     """A page of another origin that puts the service's log-in page in a frame (clickjacking)."""
-    yield from _serve(f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Win a prize</title></head>'
-                      f'<body><iframe id="victim" src="{stack.url}/login" width="600" height="400"></iframe></body></html>')
-
-
-def _serve(html: str):
-    page = html.encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    yield from serve(f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Win a prize</title></head>'
+                     f'<body><iframe id="victim" src="{stack.url}/login" width="600" height="400"></iframe></body></html>')
 
 
 def test_stack_serves_this_tree(stack):

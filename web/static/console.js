@@ -31,6 +31,7 @@
   const NO_ANSWER = "The server did not answer in time. Please try again.";
 
   const me = { name: root.dataset.agentName || "" };
+  const csrfToken = (document.querySelector('#open-ticket-form input[name="csrf_token"]') || {}).value || "";
 
   const $ = (id) => document.getElementById(id);
   const ui = {
@@ -58,6 +59,26 @@
     openTicketForm: $("open-ticket-form"),
     openTicketSubject: $("open-ticket-subject"),
     openTicketDescription: $("open-ticket-description"),
+    openTicketCategory: $("open-ticket-category"),
+    openTicketRecent: $("open-ticket-recent"),
+    openTicketRecentText: $("open-ticket-recent-text"),
+    openTicketConfirm: $("open-ticket-confirm"),
+    openTicketError: $("open-ticket-error"),
+    chatDone: $("chat-done"),
+    chatRating: $("chat-rating"),
+    preview: $("preview"),
+    previewTitle: $("preview-title"),
+    previewMeta: $("preview-meta"),
+    previewTranscript: $("preview-transcript"),
+    previewAccept: $("preview-accept"),
+    previewClose: $("preview-close"),
+    cannedList: $("canned-list"),
+    customerInfo: $("customer-info-body"),
+    customerSummary: $("customer-info-summary"),
+    tagsForm: $("chat-tags-form"),
+    tagsInput: $("chat-tags"),
+    tagsStatus: $("chat-tags-status"),
+    cannedButton: $("canned-btn"),
   };
   const baseTitle = document.title;
 
@@ -65,13 +86,21 @@
     queue: [], // conversation summaries, as last sent by the server
     chats: new Map(), // id -> chat (conversation plus local fields), in the order they arrived
     selectedId: null,
+    previewId: null, // a queued conversation shown read-only before accepting
     accepting: new Set(), // conversation ids with an accept in flight
+    canned: [], // {shortcut, text, shared}
   };
 
   // --- helpers -------------------------------------------------------------------------------
 
   function customerLabel(customer) {
     return (customer && (customer.name || customer.email || customer.label)) || "Visitor";
+  }
+
+  function initialsOf(person) {
+    if (person.initials) return String(person.initials);
+    const parts = String(person.name || "").split(/[\s-]+/).filter(Boolean);
+    return ((parts[0] || "?")[0] + (parts.length > 1 ? parts[parts.length - 1][0] : "")).toUpperCase();
   }
 
   function reasonText(reason) {
@@ -127,6 +156,9 @@
       queued_at: conversation.queued_at,
       customer: conversation.customer || {},
       agent: conversation.agent || null,
+      rating: conversation.rating || null,
+      ticket_number: conversation.ticket_number || null,
+      tags: conversation.tags || [],
       messages: [],
       messageIds: new Set(),
       unread: previous ? previous.unread : 0,
@@ -191,23 +223,39 @@
         summary.suggested_agent && summary.suggested_agent.name === me.name
           ? h("p", { class: "suggested" }, "Suggested for you")
           : null,
-        summary.last_message ? h("p", { class: "last" }, String(summary.last_message)) : null,
+        summary.need
+          ? h("p", { class: "need" }, h("span", { class: "need-label" }, "Needs: "), String(summary.need))
+          : h("p", { class: "need muted" }, "Has not said what they need yet"),
         h(
-          "button",
-          {
-            class: "btn accept-btn",
-            type: "button",
-            "aria-label": `Accept conversation with ${label}`,
-            disabled: accepting || !socket.connected,
-          },
-          accepting ? "Accepting…" : "Accept"
+          "div",
+          { class: "item-actions" },
+          h(
+            "button",
+            {
+              class: "btn btn-secondary btn-small preview-btn",
+              type: "button",
+              "aria-label": `Preview conversation with ${label}`,
+              disabled: !socket.connected,
+            },
+            "Preview"
+          ),
+          h(
+            "button",
+            {
+              class: "btn btn-small accept-btn",
+              type: "button",
+              "aria-label": `Accept conversation with ${label}`,
+              disabled: accepting || !socket.connected,
+            },
+            accepting ? "Accepting…" : "Accept"
+          )
         )
       );
     });
     ui.queue.replaceChildren(...items);
     ui.queueEmpty.hidden = items.length > 0;
     ui.queueCount.textContent = String(items.length);
-    document.title = items.length ? `(${items.length}) ${baseTitle}` : baseTitle;
+    updateTabBadge();
   }
 
   function tickClocks() {
@@ -219,6 +267,7 @@
   // --- rendering: my chats -------------------------------------------------------------------
 
   function renderChatList() {
+    updateTabBadge();
     const items = [];
     for (const chat of state.chats.values()) {
       const selected = chat.id === state.selectedId;
@@ -266,8 +315,13 @@
   function messageElement(message) {
     const sender = SENDER_LABEL[message.sender] ? message.sender : "system";
     const chat = state.chats.get(message.conversation_id) || state.chats.get(state.selectedId);
+    const author = sender === "agent" ? message.agent || (message.mine ? me : null) : null;
     const who =
-      sender === "customer" && chat ? customerLabel(chat.customer) : sender === "agent" ? "Agent" : SENDER_LABEL[sender];
+      sender === "customer" && chat
+        ? customerLabel(chat.customer)
+        : author && author.name
+        ? author.name
+        : SENDER_LABEL[sender];
     const time = formatTime(message.created_at);
     const text = String(message.text ?? "");
     const chosen = sender === "customer" && chat ? buttonTitle(chat, text) : null;
@@ -278,6 +332,7 @@
       h(
         "div",
         { class: "msg-meta" },
+        author && author.name ? h("span", { class: "avatar", "aria-hidden": "true" }, initialsOf(author)) : null,
         h("span", { class: "msg-who" }, who),
         time ? h("time", { datetime: message.created_at }, time) : null,
         chosen ? h("span", { title: text }, "chose a button") : null
@@ -297,6 +352,7 @@
   }
 
   function renderSelected() {
+    if (state.previewId !== null) return; // the preview keeps the pane until it is closed or accepted
     const chat = state.chats.get(state.selectedId);
     ui.chatEmpty.hidden = Boolean(chat);
     ui.chat.hidden = !chat;
@@ -308,7 +364,17 @@
     meta.push(reasonText(chat.handoff_reason));
     meta.push(`Conversation #${chat.id}`);
     ui.chatMeta.textContent = meta.join(" · ");
+    ui.chatRating.hidden = !chat.rating;
+    ui.chatRating.textContent = chat.rating
+      ? `Customer's rating: ${chat.rating.score} out of 5${chat.rating.comment ? ` · “${chat.rating.comment}”` : ""}`
+      : "";
     prepareTicketForm(chat);
+    loadCustomer(chat);
+    if (ui.tagsForm && ui.tagsForm.dataset.chat !== String(chat.id)) {
+      ui.tagsForm.dataset.chat = String(chat.id);
+      ui.tagsInput.value = (chat.tags || []).join(", ");
+      ui.tagsStatus.textContent = "";
+    }
 
     ui.transcript.replaceChildren(...chat.messages.map(messageElement));
     for (const entry of outbox.values()) {
@@ -316,6 +382,78 @@
     }
     scrollToEnd();
     renderChatState();
+  }
+
+  const STATUS_WORDS = { bot: "with the bot", queued: "waiting", agent: "with an agent", resolved: "resolved" };
+
+  /** The sidebar: who the customer is, their page and browser, their other chats and tickets (new tabs,
+   * so the console stays online). Loaded when a chat is selected. */
+  function loadCustomer(chat) {
+    if (!ui.customerInfo || ui.customerInfo.dataset.chat === String(chat.id)) return;
+    ui.customerInfo.dataset.chat = String(chat.id);
+    ui.customerInfo.replaceChildren(h("p", { class: "muted small" }, "Loading…"));
+    fetch(`/console/conversations/${encodeURIComponent(String(chat.id))}/customer`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
+      .then(({ ok, body }) => {
+        if (ui.customerInfo.dataset.chat !== String(chat.id)) return;
+        if (!ok) throw new Error(body.message || "The customer's details could not be loaded.");
+        renderCustomer(body);
+      })
+      .catch((err) => {
+        ui.customerInfo.dataset.chat = "";
+        ui.customerInfo.replaceChildren(h("p", { class: "muted small" }, err.message));
+      });
+  }
+
+  function renderCustomer(profile) {
+    const who = profile.customer || {};
+    const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    ui.customerSummary.textContent = [
+      `About ${who.name || who.label || "this customer"}`,
+      who.email,
+      profile.browser,
+      count((profile.chats || []).length, "other chat"),
+      count((profile.tickets || []).length, "ticket"),
+    ]
+      .filter(Boolean)
+      .join(" · ");
+    const facts = h(
+      "dl",
+      { class: "customer-facts" },
+      h("div", null, h("dt", null, "Name"), h("dd", null, who.name || who.label || "—")),
+      h("div", null, h("dt", null, "Email"), h("dd", null, who.email || "Not given")),
+      h("div", null, h("dt", null, "Account"), h("dd", null, who.registered ? "Registered" : "Visitor")),
+      h("div", null, h("dt", null, "Page"), h("dd", { class: "customer-page" }, profile.page || "Unknown")),
+      h("div", null, h("dt", null, "Browser"), h("dd", null, profile.browser || "Unknown"))
+    );
+    const link = (href, text) => h("a", { href, target: "_blank", rel: "noopener" }, text);
+    const chats = (profile.chats || []).map((item) =>
+      h(
+        "li",
+        null,
+        link(`/console/conversations/${item.id}`, `Chat #${item.id}`),
+        ` · ${STATUS_WORDS[item.status] || item.status}`,
+        item.rating ? ` · rated ${item.rating}/5` : ""
+      )
+    );
+    const tickets = (profile.tickets || []).map((t) =>
+      h(
+        "li",
+        null,
+        t.visible ? link(`/console/tickets/${t.number}`, `#${t.number}`) : `#${t.number}`,
+        ` ${t.subject} · ${t.status}`
+      )
+    );
+    ui.customerInfo.replaceChildren(
+      facts,
+      h("h3", { class: "customer-heading" }, `Other chats (${chats.length})`),
+      chats.length ? h("ul", { class: "customer-list", id: "customer-chats" }, ...chats) : h("p", { class: "muted small" }, "None"),
+      h("h3", { class: "customer-heading" }, `Tickets (${tickets.length})`),
+      tickets.length ? h("ul", { class: "customer-list", id: "customer-tickets" }, ...tickets) : h("p", { class: "muted small" }, "None")
+    );
   }
 
   /** The "Open a ticket" form posts to the selected chat; a new chat starts it closed and empty. */
@@ -326,13 +464,94 @@
     if (form.getAttribute("action") === action) return;
     form.setAttribute("action", action);
     form.reset();
+    form.dataset.loadedFor = "";
     ui.openTicket.open = false;
-    // Button clicks arrive as "/payload" commands; only the customer's own words describe the problem.
-    const said = chat.messages
-      .filter((message) => message.sender === "customer" && !String(message.text).startsWith("/"))
-      .map((message) => String(message.text));
-    ui.openTicketSubject.value = said.length ? said[0].slice(0, 80) : "";
-    ui.openTicketDescription.value = said.join("\n").slice(0, MAX_TICKET_DESCRIPTION);
+    ui.openTicketRecent.hidden = true;
+    ui.openTicketError.hidden = true;
+    ui.chatDone.hidden = true;
+  }
+
+  /**
+   * Fills the form when it is opened, from the server's reading of the chat: the customer's need as the
+   * subject, their own lines as the description, a predicted category, and any ticket opened moments ago.
+   */
+  function loadTicketDraft() {
+    const chat = state.chats.get(state.selectedId);
+    const form = ui.openTicketForm;
+    if (!chat || !ui.openTicket.open || form.dataset.loadedFor === String(chat.id)) return;
+    form.dataset.loadedFor = String(chat.id);
+    fetch(`/console/conversations/${encodeURIComponent(String(chat.id))}/ticket-draft`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
+      .then(({ ok, body }) => {
+        if (!ok) throw new Error(body.message || "The chat could not be read.");
+        if (state.selectedId !== chat.id) return;
+        if (!ui.openTicketSubject.value) ui.openTicketSubject.value = body.subject || "";
+        if (!ui.openTicketDescription.value) {
+          ui.openTicketDescription.value = String(body.description || "").slice(0, MAX_TICKET_DESCRIPTION);
+        }
+        if (body.category && !ui.openTicketCategory.value) ui.openTicketCategory.value = body.category;
+        const recent = body.recent || [];
+        ui.openTicketRecent.hidden = recent.length === 0;
+        if (recent.length) {
+          const t = recent[0];
+          const who = t.source === "agent" ? "An agent" : "The assistant";
+          ui.openTicketRecentText.textContent = `${who} opened ticket #${t.number} (“${t.subject}”) for this chat ${waitingText(
+            t.created_at
+          )} ago. Check it before opening another.`.replace("just now ago", "just now");
+        }
+      })
+      .catch((err) => {
+        form.dataset.loadedFor = "";
+        ui.openTicketError.textContent = err.message;
+        ui.openTicketError.hidden = false;
+      });
+  }
+
+  /** Opens the ticket in the background, so the console (and the agent's live chats) stay as they are. */
+  function submitTicket(event) {
+    event.preventDefault();
+    const form = ui.openTicketForm;
+    if (!form.reportValidity()) return;
+    const chatId = state.selectedId;
+    const submit = $("open-ticket-submit");
+    submit.disabled = true;
+    ui.openTicketError.hidden = true;
+    fetch(form.getAttribute("action"), {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((body) => ({ ok: response.ok, body })))
+      .then(({ ok, body }) => {
+        if (!ok) {
+          if (body.code === 409) ui.openTicketRecent.hidden = false;
+          throw new Error(body.message || "The ticket could not be opened.");
+        }
+        const chat = state.chats.get(chatId);
+        if (chat) chat.ticket_number = body.ticket.number;
+        if (ui.customerInfo) ui.customerInfo.dataset.chat = ""; // the new ticket shows in the sidebar
+        if (chat) loadCustomer(chat);
+        form.reset();
+        form.dataset.loadedFor = "";
+        ui.openTicket.open = false;
+        ui.openTicketRecent.hidden = true;
+        ui.chatDone.replaceChildren(
+          `${body.message} `,
+          h("a", { href: body.url, id: "chat-done-link" }, `Open ticket #${body.ticket.number}`)
+        );
+        ui.chatDone.hidden = false;
+      })
+      .catch((err) => {
+        ui.openTicketError.textContent = err.message || NO_ANSWER;
+        ui.openTicketError.hidden = false;
+      })
+      .finally(() => {
+        submit.disabled = false;
+      });
   }
 
   /** Composer, actions and the note, which depend on whether the chat is still this agent's. */
@@ -358,6 +577,10 @@
       if (chat.closedNote && chatId !== id) state.chats.delete(chatId);
     }
     state.selectedId = state.chats.has(id) ? id : null;
+    if (state.selectedId !== null && state.previewId !== null) {
+      state.previewId = null;
+      ui.preview.hidden = true;
+    }
     const chat = state.chats.get(state.selectedId);
     if (chat) chat.unread = 0;
     renderChatList();
@@ -388,7 +611,7 @@
       conversationId: chat.id,
       text,
       createdAt,
-      element: messageElement({ sender: "agent", text, created_at: createdAt }),
+      element: messageElement({ sender: "agent", text, created_at: createdAt, mine: true }),
     });
     ui.transcript.append(entry.element);
     scrollToEnd();
@@ -408,7 +631,8 @@
 
   function settle(entry, ack) {
     if (ack && ack.ok) {
-      markStored(entry, { id: ack.id, sender: "agent", text: entry.text, buttons: [], created_at: entry.createdAt });
+      markStored(entry, { id: ack.id, sender: "agent", text: entry.text, buttons: [], created_at: entry.createdAt,
+                          agent: { name: me.name } });
       return;
     }
     outbox.delete(entry);
@@ -474,12 +698,47 @@
       if (ack.ok) {
         state.queue = state.queue.filter((summary) => summary.id !== id);
         if (ack.conversation) upsertConversation(ack.conversation);
+        if (state.previewId !== null) {
+          state.previewId = null;
+          ui.preview.hidden = true;
+        }
         select(id);
       } else {
         showError(ack.error || "This conversation could not be accepted.");
       }
       renderQueue();
     });
+  }
+
+  function preview(id) {
+    clearError();
+    request("open", { conversation_id: id }, (ack) => {
+      if (!ack.ok) {
+        showError(ack.error || "This conversation could not be opened.");
+        return;
+      }
+      const conversation = ack.conversation;
+      state.previewId = conversation.id;
+      const chat = { id: conversation.id, customer: conversation.customer || {}, messages: conversation.messages || [] };
+      ui.previewTitle.textContent = `Preview: ${customerLabel(chat.customer)}`;
+      ui.previewMeta.textContent = [reasonText(conversation.handoff_reason), `Conversation #${chat.id}`].join(" · ");
+      const previous = state.chats.get(chat.id);
+      state.chats.set(chat.id, Object.assign({}, chat, { messageIds: new Set() })); // for button titles
+      ui.previewTranscript.replaceChildren(...chat.messages.map(messageElement));
+      if (previous) state.chats.set(chat.id, previous);
+      else state.chats.delete(chat.id);
+      ui.preview.hidden = false;
+      ui.chat.hidden = true;
+      ui.chatEmpty.hidden = true;
+      ui.previewAccept.focus();
+      ui.previewTranscript.scrollTop = ui.previewTranscript.scrollHeight;
+    });
+  }
+
+  function closePreview() {
+    state.previewId = null;
+    ui.preview.hidden = true;
+    renderSelected();
   }
 
   function finish(event, chatId, status) {
@@ -496,17 +755,71 @@
     });
   }
 
+  // --- alerts: sound, desktop notification, the tab's badge (each agent can turn them off) ------
+
+  const ALERTS_KEY = `ccr_alerts:${root.dataset.agentEmail || ""}`;
+  const alertsToggle = $("alerts-toggle");
+  let audio = null;
+
+  function alertsOn() {
+    try {
+      return localStorage.getItem(ALERTS_KEY) !== "off";
+    } catch (err) {
+      return true;
+    }
+  }
+
+  if (alertsToggle) {
+    alertsToggle.checked = alertsOn();
+    alertsToggle.addEventListener("change", () => {
+      try {
+        localStorage.setItem(ALERTS_KEY, alertsToggle.checked ? "on" : "off");
+      } catch (err) {
+        /* the choice holds for this page */
+      }
+    });
+  }
+
+  // Browsers only let a page play sound after the person interacted with it.
+  document.addEventListener("pointerdown", () => {
+    if (!audio && window.AudioContext) audio = new AudioContext();
+  }, { once: true });
+
+  function chime() {
+    if (!audio || !alertsOn()) return;
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.25);
+  }
+
+  function desktopAlert(title, body, tag) {
+    if (!alertsOn() || !document.hidden) return;
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    new Notification(title, { body, tag });
+  }
+
+  /** "(3) Agent console": customers waiting plus unread messages in this agent's chats. */
+  function updateTabBadge() {
+    let unread = 0;
+    for (const chat of state.chats.values()) unread += chat.unread || 0;
+    const count = state.queue.length + unread;
+    document.title = count && alertsOn() ? `(${count}) ${baseTitle}` : baseTitle;
+  }
+
   // --- notifications -------------------------------------------------------------------------
 
   function notifyNewInQueue(previousIds) {
     const fresh = state.queue.filter((summary) => !previousIds.has(summary.id));
-    if (!fresh.length || !document.hidden) return;
-    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (!fresh.length) return;
+    chime();
     const first = fresh[0];
-    new Notification("A customer is waiting", {
-      body: `${customerLabel(first.customer)}: ${reasonText(first.handoff_reason)}`,
-      tag: "ccr-queue",
-    });
+    desktopAlert("A customer is waiting", `${customerLabel(first.customer)}: ${first.need || reasonText(first.handoff_reason)}`,
+      "ccr-queue");
   }
 
   function setUpNotificationButton() {
@@ -549,6 +862,12 @@
   socket.on("queue", (data) => {
     const previousIds = new Set(state.queue.map((summary) => summary.id));
     state.queue = Array.isArray(data && data.conversations) ? data.conversations : [];
+    if (state.previewId !== null && !state.queue.some((item) => item.id === state.previewId)) {
+      ui.previewMeta.textContent = "This customer is no longer waiting (another agent took the chat, or it ended).";
+      ui.previewAccept.disabled = true;
+    } else {
+      ui.previewAccept.disabled = false;
+    }
     renderQueue();
     notifyNewInQueue(previousIds);
   });
@@ -579,7 +898,11 @@
     addMessage(chat, message);
     if (message.sender === "customer") {
       setCustomerTyping(chat, false);
-      if (!isSelected || document.hidden) chat.unread += 1;
+      if (!isSelected || document.hidden) {
+        chat.unread += 1;
+        chime();
+        desktopAlert(`New message from ${customerLabel(chat.customer)}`, String(message.text ?? ""), `ccr-chat-${chat.id}`);
+      }
     }
     if (isSelected) {
       outbox.insert(ui.transcript, messageElement(message));
@@ -593,6 +916,13 @@
     if (chat && (!data.sender || data.sender === "customer")) setCustomerTyping(chat, Boolean(data.typing));
   });
 
+  socket.on("rating", (data) => {
+    const chat = state.chats.get(data.conversation_id);
+    if (!chat) return;
+    chat.rating = data.rating;
+    if (chat.id === state.selectedId) renderSelected();
+  });
+
   socket.on("conversation_status", (data) => {
     const chat = state.chats.get(data.conversation_id);
     if (!chat) return;
@@ -604,12 +934,47 @@
   // --- wiring --------------------------------------------------------------------------------
 
   ui.queue.addEventListener("click", (event) => {
-    const button = event.target.closest(".accept-btn");
+    const button = event.target.closest(".accept-btn, .preview-btn");
     if (!button || button.disabled) return;
     const wanted = button.closest(".queue-item").dataset.conversationId;
     const summary = state.queue.find((item) => String(item.id) === wanted);
-    if (summary) accept(summary.id);
+    if (!summary) return;
+    if (button.classList.contains("preview-btn")) preview(summary.id);
+    else accept(summary.id);
   });
+  ui.previewAccept.addEventListener("click", () => {
+    if (state.previewId !== null) accept(state.previewId);
+  });
+  ui.previewClose.addEventListener("click", closePreview);
+  if (ui.tagsForm) {
+    ui.tagsForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chat = state.chats.get(state.selectedId);
+      if (!chat) return;
+      const body = new FormData();
+      body.append("tags", ui.tagsInput.value);
+      fetch(ui.tagsForm.dataset.action.replace("{id}", encodeURIComponent(String(chat.id))), {
+        method: "POST",
+        body,
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+        credentials: "same-origin",
+      })
+        .then((response) => response.json().then((data) => ({ ok: response.ok, data })))
+        .then(({ ok, data }) => {
+          if (!ok) throw new Error(data.message || "The tags could not be saved.");
+          chat.tags = data.tags;
+          ui.tagsInput.value = data.tags.join(", ");
+          ui.tagsStatus.textContent = "Saved.";
+        })
+        .catch((err) => {
+          ui.tagsStatus.textContent = err.message;
+        });
+    });
+  }
+  if (ui.openTicket) {
+    ui.openTicket.addEventListener("toggle", loadTicketDraft);
+    ui.openTicketForm.addEventListener("submit", submitTicket);
+  }
 
   ui.myChats.addEventListener("click", (event) => {
     const item = event.target.closest(".chat-item");
@@ -617,6 +982,128 @@
     // Data attributes are strings; keep the id exactly as the server sent it.
     const id = [...state.chats.keys()].find((key) => String(key) === item.dataset.conversationId);
     if (id !== undefined) select(id);
+  });
+
+  // --- canned replies: "/shortcut" in the composer, or the picker -----------------------------
+
+  let cannedMatches = [];
+  let cannedActive = 0;
+
+  function loadCanned() {
+    fetch("/console/canned", { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((response) => (response.ok ? response.json() : { replies: [] }))
+      .then((body) => {
+        state.canned = Array.isArray(body.replies) ? body.replies : [];
+      })
+      .catch(() => {
+        state.canned = [];
+      });
+  }
+
+  /** {customer_name}, {ticket_number} and {agent_name}, filled for the selected chat. */
+  function fillVariables(text) {
+    const chat = state.chats.get(state.selectedId);
+    const values = {
+      customer_name: chat ? (chat.customer && chat.customer.name) || customerLabel(chat.customer) : "",
+      ticket_number: chat && chat.ticket_number ? `#${chat.ticket_number}` : "(no ticket yet)",
+      agent_name: me.name,
+    };
+    return String(text).replace(/\{(customer_name|ticket_number|agent_name)\}/g, (_, name) => values[name]);
+  }
+
+  function showCanned(query) {
+    const wanted = query.toLowerCase();
+    cannedMatches = state.canned.filter(
+      (reply) => reply.shortcut.toLowerCase().startsWith(wanted) || (wanted && reply.text.toLowerCase().includes(wanted))
+    );
+    cannedActive = 0;
+    renderCanned();
+  }
+
+  function renderCanned() {
+    const open = cannedMatches.length > 0;
+    ui.cannedList.hidden = !open;
+    ui.composer.setAttribute("aria-expanded", String(open));
+    ui.cannedList.replaceChildren(
+      ...cannedMatches.map((reply, index) =>
+        h(
+          "li",
+          {
+            id: `canned-${index}`,
+            class: "canned-item",
+            role: "option",
+            "aria-selected": String(index === cannedActive),
+            "data-index": index,
+          },
+          h("strong", null, `/${reply.shortcut}`),
+          reply.shared ? null : h("span", { class: "tag" }, "Mine"),
+          h("span", { class: "canned-text" }, fillVariables(reply.text))
+        )
+      )
+    );
+    if (open) ui.composer.setAttribute("aria-activedescendant", `canned-${cannedActive}`);
+    else ui.composer.removeAttribute("aria-activedescendant");
+  }
+
+  function hideCanned() {
+    cannedMatches = [];
+    renderCanned();
+  }
+
+  function insertCanned(reply) {
+    const value = ui.composer.value;
+    const slash = value.match(/(^|\s)\/[^\s]*$/);
+    const before = slash ? value.slice(0, value.length - slash[0].length + slash[1].length) : value;
+    ui.composer.value = before + fillVariables(reply.text);
+    hideCanned();
+    ui.composer.focus();
+    onComposerInput();
+  }
+
+  ui.composer.addEventListener("input", () => {
+    const slash = ui.composer.value.match(/(^|\s)\/([^\s]*)$/);
+    if (slash && state.canned.length) showCanned(slash[2]);
+    else if (cannedMatches.length) hideCanned();
+  });
+
+  // Registered before bindComposer's, so Enter picks a canned reply instead of sending while the list is open.
+  ui.composer.addEventListener("keydown", (event) => {
+    if (!cannedMatches.length) return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      cannedActive = (cannedActive + step + cannedMatches.length) % cannedMatches.length;
+      renderCanned();
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      insertCanned(cannedMatches[cannedActive]);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      hideCanned();
+    }
+  });
+
+  ui.cannedList.addEventListener("mousedown", (event) => {
+    const item = event.target.closest(".canned-item");
+    if (!item) return;
+    event.preventDefault(); // keep the focus in the composer
+    insertCanned(cannedMatches[Number(item.dataset.index)]);
+  });
+
+  ui.cannedButton.addEventListener("click", () => {
+    if (cannedMatches.length) {
+      hideCanned();
+      return;
+    }
+    if (!state.canned.length) {
+      showError("No canned replies yet: an admin adds shared ones in Admin › Canned replies.");
+      return;
+    }
+    cannedMatches = state.canned.slice();
+    cannedActive = 0;
+    renderCanned();
+    ui.composer.focus();
   });
 
   common.bindComposer(ui.form, ui.composer, sendReply);
@@ -634,7 +1121,59 @@
     }
   });
 
+  // --- keyboard shortcuts (listed on "?") ----------------------------------------------------
+
+  const shortcuts = $("shortcuts");
+  $("shortcuts-btn").addEventListener("click", () => shortcuts.showModal());
+
+  function typingInField(target) {
+    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  function moveSelection(step) {
+    const ids = [...state.chats.keys()];
+    if (!ids.length) return;
+    const at = ids.indexOf(state.selectedId);
+    select(ids[(at + step + ids.length) % ids.length]);
+    const current = ui.myChats.querySelector('[aria-current="true"]');
+    if (current) current.focus();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey && event.key === "Enter") {
+      if (!ui.resolve.disabled && !ui.chat.hidden) {
+        event.preventDefault();
+        ui.resolve.click();
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || shortcuts.open || typingInField(event.target)) return;
+    const chatOpen = !ui.chat.hidden && state.selectedId !== null;
+    const actions = {
+      "?": () => shortcuts.showModal(),
+      j: () => moveSelection(1),
+      k: () => moveSelection(-1),
+      a: () => state.queue.length && accept(state.queue[0].id),
+      r: () => chatOpen && ui.composer.focus(),
+      "/": () => {
+        if (!chatOpen) return;
+        ui.composer.focus();
+        ui.cannedButton.click();
+      },
+      t: () => {
+        if (!chatOpen || !ui.openTicket) return;
+        ui.openTicket.open = true;
+        ui.openTicketSubject.focus();
+      },
+    };
+    const action = actions[event.key];
+    if (!action) return;
+    event.preventDefault();
+    action();
+  });
+
   setInterval(tickClocks, CLOCK_TICK_MS);
+  loadCanned();
   setUpNotificationButton();
   renderQueue();
   renderChatList();

@@ -4,6 +4,9 @@
  * Embed on any page:
  *   <script src="https://support.example.com/static/widget.js"
  *           data-server="https://support.example.com" defer></script>
+ * Options, all optional: data-color (any CSS colour, for the launcher, header and buttons),
+ * data-position ("right", the default, or "left"), data-greeting (a line shown before the first message,
+ * never sent) and data-language (the page language of the widget's text, for screen readers).
  * An empty data-server means the page and the chat service share an origin. The widget then loads, from
  * that server, its stylesheet, the code it shares with the agent console (chat_common.js) and, when it
  * connects, the Socket.IO client.
@@ -23,6 +26,13 @@
   const script =
     document.currentScript || document.querySelector('script[src*="widget.js"][data-server]');
   const server = ((script && script.getAttribute("data-server")) || "").replace(/\/+$/, "");
+  const option = (name) => ((script && script.getAttribute(`data-${name}`)) || "").trim();
+  const options = {
+    color: option("color"),
+    position: option("position") === "left" ? "left" : "right",
+    greeting: option("greeting").slice(0, 300),
+    language: /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$/.test(option("language")) ? option("language") : "",
+  };
 
   // --- loading the shared code, the CSS and the Socket.IO client ----------------------------
 
@@ -90,6 +100,7 @@
       resolved: () => "Conversation resolved",
     };
     const SENDER_LABEL = { customer: "You", bot: "Assistant", agent: "Agent", system: "Notice" };
+    const SMALL_SCREEN = 480; // at most this wide (as seen), the open panel takes the whole screen
 
     // --- small helpers -----------------------------------------------------------------------
 
@@ -160,7 +171,10 @@
         "aria-label": "Conversation",
         tabindex: "0",
       });
-      ui.typing = h("p", { id: "ccr-typing", class: "ccr-typing", hidden: true }, "Agent is typing…");
+      // Always in the page and only its text changes, so screen readers announce it (a live region that
+      // appears from display:none is not read).
+      ui.typing = h("p", { id: "ccr-typing", class: "ccr-typing", role: "status", "aria-live": "polite" });
+      ui.rating = h("div", { id: "ccr-rating", class: "ccr-rating", hidden: true });
       ui.input = h("textarea", {
         id: "ccr-input",
         class: "ccr-input",
@@ -173,13 +187,35 @@
       ui.send = h("button", { id: "ccr-send", class: "ccr-send", type: "submit" }, "Send");
       ui.count = h("p", { id: "ccr-count", class: "ccr-count", hidden: true });
       ui.error = h("p", { id: "ccr-error", class: "ccr-error", role: "alert", hidden: true });
+      ui.emailToggle = h(
+        "button",
+        { id: "ccr-email-toggle", class: "ccr-link", type: "button", "aria-expanded": "false", "aria-controls": "ccr-email" },
+        "Email me this chat"
+      );
       ui.form = h(
         "form",
         { id: "ccr-form", class: "ccr-form", novalidate: true },
         h("label", { for: "ccr-input", class: "ccr-sr-only" }, "Your message"),
         h("div", { class: "ccr-compose" }, ui.input, ui.send),
         ui.error,
-        ui.count
+        ui.count,
+        ui.emailToggle
+      );
+      ui.emailAddress = h("input", {
+        id: "ccr-email-address",
+        class: "ccr-input",
+        type: "email",
+        autocomplete: "email",
+        maxlength: "254",
+        required: true,
+      });
+      ui.emailStatus = h("p", { id: "ccr-email-status", class: "ccr-email-status", role: "status" });
+      ui.emailForm = h(
+        "form",
+        { id: "ccr-email", class: "ccr-email", novalidate: true, hidden: true },
+        h("label", { for: "ccr-email-address" }, "Your email address"),
+        h("div", { class: "ccr-compose" }, ui.emailAddress, h("button", { type: "submit", class: "ccr-send", id: "ccr-email-send" }, "Send")),
+        ui.emailStatus
       );
       ui.panel = h(
         "section",
@@ -193,9 +229,22 @@
         ui.connection,
         ui.transcript,
         ui.typing,
+        ui.rating,
+        ui.emailForm,
         ui.form
       );
-      ui.root = h("div", { id: "ccr-root", class: "ccr-root" }, ui.panel, ui.launcher);
+      ui.greeting = options.greeting ? h("p", { id: "ccr-greeting", class: "ccr-greeting" }, options.greeting) : null;
+      if (ui.greeting) ui.transcript.before(ui.greeting);
+      ui.root = h(
+        "div",
+        { id: "ccr-root", class: `ccr-root ccr-${options.position}`, lang: options.language || null },
+        ui.panel,
+        ui.launcher
+      );
+      // A host's colour is used only when it is one; anything else leaves the default.
+      if (options.color && window.CSS && CSS.supports("color", options.color)) {
+        ui.root.style.setProperty("--ccr-accent", options.color);
+      }
       document.body.append(ui.root);
 
       ui.launcher.addEventListener("click", () => (ui.panel.hidden ? openPanel() : closePanel()));
@@ -204,11 +253,72 @@
         if (event.key === "Escape") closePanel();
       });
       chat.bindComposer(ui.form, ui.input, submitInput);
+      ui.emailToggle.addEventListener("click", () => {
+        const open = ui.emailForm.hidden;
+        ui.emailForm.hidden = !open;
+        ui.emailToggle.setAttribute("aria-expanded", String(open));
+        if (open) ui.emailAddress.focus();
+      });
+      ui.emailForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        const address = ui.emailAddress.value.trim();
+        if (!address) {
+          ui.emailStatus.textContent = "Enter the address to send the chat to.";
+          return;
+        }
+        if (!socket || !socket.connected) {
+          ui.emailStatus.textContent = "You are offline; please try again in a moment.";
+          return;
+        }
+        socket.timeout(chat.ACK_TIMEOUT_MS).emit("email_transcript", { email: address }, (err, ack) => {
+          ui.emailStatus.textContent =
+            !err && ack && ack.ok
+              ? `Sent to ${ack.email}. It may take a minute to arrive.`
+              : (ack && ack.error) || "The chat could not be sent. Please try again.";
+        });
+      });
       ui.input.addEventListener("input", onInput);
       ui.transcript.addEventListener("click", (event) => {
         const chip = event.target.closest(".ccr-button");
-        if (chip && !chip.disabled) sendText(chip.dataset.payload, chip.textContent);
+        if (!chip || chip.disabled) return;
+        sendText(chip.dataset.payload, chip.textContent);
+        // The chosen chip is disabled at once, which would drop keyboard focus to the top of the page.
+        ui.input.focus({ preventScroll: true });
       });
+      fitToScreen();
+      if (window.visualViewport) {
+        let queued = false;
+        const refit = () => {
+          if (queued) return;
+          queued = true;
+          requestAnimationFrame(() => {
+            queued = false;
+            fitToScreen();
+          });
+        };
+        window.visualViewport.addEventListener("resize", refit);
+        window.visualViewport.addEventListener("scroll", refit);
+      }
+    }
+
+    /**
+     * Pins the widget to what the visitor actually sees. `position: fixed` is relative to the layout
+     * viewport, which on a phone grows with a host page wider than the screen (and the launcher and the
+     * panel's close button end up off-screen); the visual viewport is the screen. The root covers it,
+     * scaled back to the screen's size when the visitor has zoomed, and lets clicks through except on
+     * the widget itself.
+     */
+    function fitToScreen() {
+      const vv = window.visualViewport;
+      const style = ui.root.style;
+      if (!vv) return; // CSS alone: the layout viewport (right on every page that fits the screen)
+      const scale = vv.scale || 1;
+      style.left = `${vv.offsetLeft}px`;
+      style.top = `${vv.offsetTop}px`;
+      style.width = `${vv.width * scale}px`;
+      style.height = `${vv.height * scale}px`;
+      style.transform = scale === 1 ? "" : `scale(${1 / scale})`;
+      ui.root.classList.toggle("ccr-small", vv.width * scale <= SMALL_SCREEN);
     }
 
     function openPanel({ focus = true } = {}) {
@@ -267,7 +377,9 @@
       ui.connection.hidden = !sentence;
     }
 
+    let agentName = null;
     function setStatus(status, agent) {
+      agentName = (agent && agent.name) || null;
       const text = STATUS_TEXT[status];
       ui.status.textContent = text ? text(agent) : "";
       ui.status.dataset.status = status || "";
@@ -292,12 +404,20 @@
     // Button payloads are stored as the customer's text; show the button's title for them instead.
     const payloadTitles = new Map();
 
-    function messageElement(sender, text, createdAt) {
+    function messageElement(sender, text, createdAt, agent) {
       const time = formatTime(createdAt);
+      const name = sender === "agent" && agent && agent.name ? String(agent.name) : null;
       return h(
         "li",
         { class: "ccr-msg", "data-sender": sender },
-        h("span", { class: "ccr-sr-only" }, `${SENDER_LABEL[sender] || "Message"}: `),
+        name
+          ? h(
+              "div",
+              { class: "ccr-author" },
+              h("span", { class: "ccr-avatar", "aria-hidden": "true" }, String(agent.initials || "?")),
+              h("span", { class: "ccr-author-name" }, name)
+            )
+          : h("span", { class: "ccr-sr-only" }, `${SENDER_LABEL[sender] || "Message"}: `),
         h("div", { class: "ccr-bubble" }, text),
         time ? h("time", { class: "ccr-time", datetime: createdAt }, time) : null
       );
@@ -308,7 +428,7 @@
       const buttons = Array.isArray(message.buttons) ? message.buttons : [];
       for (const button of buttons) payloadTitles.set(String(button.payload), String(button.title));
       const text = sender === "customer" ? payloadTitles.get(message.text) || message.text : message.text;
-      const item = messageElement(sender, String(text ?? ""), message.created_at);
+      const item = messageElement(sender, String(text ?? ""), message.created_at, message.agent);
       item.dataset.id = String(message.id);
       if (buttons.length) {
         const group = h("div", { class: "ccr-buttons", role: "group", "aria-label": "Suggested replies" });
@@ -421,7 +541,7 @@
 
     function hideRemoteTyping() {
       clearTimeout(remoteTypingTimer);
-      if (ui.typing) ui.typing.hidden = true;
+      if (ui.typing) ui.typing.textContent = "";
     }
 
     // --- socket ------------------------------------------------------------------------------
@@ -435,13 +555,19 @@
       connecting = true;
       loadSocketIo()
         .then((io) => {
-          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId } });
+          // The page is shown to the agent beside the chat (without its query string, which may hold tokens).
+          const page = `${location.origin}${location.pathname}`;
+          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId, page } });
           socket.on("connect", onConnect);
           socket.on("disconnect", onDisconnect);
           socket.on("connect_error", onConnectError);
           socket.on("history", onHistory);
           socket.on("message", onMessage);
-          socket.on("conversation_status", (data) => setStatus(data.status, data.agent));
+          socket.on("conversation_status", (data) => {
+            setStatus(data.status, data.agent);
+            if (data.status === "resolved") showRating(null);
+            else hideRating();
+          });
           socket.on("typing", onRemoteTyping);
         })
         .catch(() => {
@@ -484,6 +610,8 @@
       for (const message of data.messages || []) ui.transcript.append(renderMessage(message));
       for (const entry of outbox.values()) ui.transcript.append(entry.element);
       setStatus(data.status, data.agent);
+      if (data.can_rate) showRating(data.rating);
+      else hideRating();
       const active = (data.messages || []).length > 0 && data.status !== "resolved";
       storageSet("localStorage", ACTIVE_KEY, active ? "1" : null);
       refreshButtons();
@@ -508,11 +636,93 @@
     function onRemoteTyping(data) {
       if (data.sender && data.sender !== "agent") return;
       clearTimeout(remoteTypingTimer);
-      ui.typing.hidden = !data.typing;
+      ui.typing.textContent = data.typing ? `${agentName || "The agent"} is typing…` : "";
       if (data.typing) {
         remoteTypingTimer = setTimeout(hideRemoteTyping, REMOTE_TYPING_TTL_MS);
         if (isNearBottom()) scrollToEnd();
       }
+    }
+
+    // --- rating, after an agent resolved the chat ---------------------------------------------
+
+    function hideRating() {
+      ui.rating.hidden = true;
+      ui.rating.replaceChildren();
+    }
+
+    function showRating(rating) {
+      if (rating) {
+        ui.rating.replaceChildren(
+          h("p", { class: "ccr-rating-done", role: "status" }, `Thank you! You rated this chat ${rating.score} out of 5.`)
+        );
+        ui.rating.hidden = false;
+        return;
+      }
+      if (!ui.rating.hidden && ui.rating.querySelector("form")) return;
+      let chosen = 0;
+      const stars = [1, 2, 3, 4, 5].map((score) =>
+        h(
+          "button",
+          { type: "button", class: "ccr-star", "aria-pressed": "false", "aria-label": `${score} out of 5` },
+          String(score)
+        )
+      );
+      const comment = h("textarea", {
+        id: "ccr-rating-comment",
+        class: "ccr-input ccr-rating-comment",
+        rows: "2",
+        maxlength: "2000",
+        placeholder: "Anything you'd like to add? (optional)",
+      });
+      const error = h("p", { class: "ccr-error", role: "alert", hidden: true });
+      const submit = h("button", { type: "submit", class: "ccr-send", id: "ccr-rating-send" }, "Send rating");
+      const form = h(
+        "form",
+        { class: "ccr-rating-form", novalidate: true },
+        h(
+          "fieldset",
+          { class: "ccr-stars" },
+          h("legend", { class: "ccr-rating-title" }, "How did we do? Rate this chat from 1 (poor) to 5 (great)."),
+          ...stars
+        ),
+        h("label", { for: "ccr-rating-comment", class: "ccr-sr-only" }, "Comment"),
+        comment,
+        error,
+        submit
+      );
+      stars.forEach((star, index) =>
+        star.addEventListener("click", () => {
+          chosen = index + 1;
+          stars.forEach((other, i) => other.setAttribute("aria-pressed", String(i < chosen)));
+        })
+      );
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        if (!chosen) {
+          error.textContent = "Choose a rating from 1 to 5 first.";
+          error.hidden = false;
+          return;
+        }
+        if (!socket || !socket.connected) {
+          error.textContent = "You are offline; please try again in a moment.";
+          error.hidden = false;
+          return;
+        }
+        submit.disabled = true;
+        socket.timeout(chat.ACK_TIMEOUT_MS).emit("rate", { score: chosen, comment: comment.value }, (err, ack) => {
+          submit.disabled = false;
+          if (!err && ack && ack.ok) {
+            showRating(ack.rating);
+            ui.input.focus({ preventScroll: true });
+          } else {
+            error.textContent = (ack && ack.error) || "Your rating could not be sent. Please try again.";
+            error.hidden = false;
+          }
+        });
+      });
+      ui.rating.replaceChildren(form);
+      ui.rating.hidden = false;
+      scrollToEnd();
     }
 
     // --- start -------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
 from handoff.chat import conversations
 from handoff.chat.sockets import acknowledged, foreign_origin
-from handoff.errors import ServiceError, clean_client_id, clean_text, require_dict
+from handoff.errors import ServiceError, clean_client_id, clean_email, clean_text, require_dict
 from handoff.realtime import conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.chat")
@@ -49,6 +49,8 @@ class ChatNamespace(Namespace):
         else:
             log.info("chat connect refused sid=%s reason=no-identity", request.sid)
             return False
+        conversations.note_visit(cid, auth.get("page") if isinstance(auth, dict) else None,
+                                 request.headers.get("User-Agent"))
         self.conversation_of[request.sid] = cid
         self.owner_of[request.sid] = owner  # a visitor's chat can join an account; a session can end
         join_room(conversation_room(cid))
@@ -84,6 +86,27 @@ class ChatNamespace(Namespace):
         if created and status == "bot":
             current_app.extensions["socketio"].start_background_task(self.relay.relay, cid, text)
         return {"id": message["id"]}
+
+    @acknowledged
+    def on_rate(self, data=None):
+        """The customer's 1-5 rating (and comment) of the chat an agent resolved."""
+        data = require_dict(data)
+        cid = self._cid()
+        owner = self.owner_of.get(request.sid)
+        if owner is not None and conversations.customer_of(cid) != owner[0]:
+            raise ServiceError("This conversation has moved to an account; please reload the page.")
+        return {"rating": conversations.rate(cid, data.get("score"), data.get("comment"))}
+
+    @acknowledged
+    def on_email_transcript(self, data=None):
+        """The customer's copy of the chat, to the address they give (limited per address, like the forms)."""
+        data = require_dict(data)
+        cid = self._cid()
+        email = clean_email(data.get("email"))
+        current_app.extensions["rates"].require(
+            "recipient", email.lower(), message="We have emailed this address several times lately. Please wait {wait}.")
+        email = conversations.email_transcript(cid, email, current_app.config["COMPANY_NAME"])
+        return {"email": email}
 
     def on_typing(self, data=None):
         if isinstance(data, dict) and request.sid in self.conversation_of:

@@ -201,3 +201,24 @@ def test_mail_files_are_readable_only_by_the_service(app, tmp_path):
     outbox.deliver_due(outbox.FolderSender(folder))
     (eml,) = folder.glob("*.eml")
     assert folder.stat().st_mode & 0o777 == 0o700 and eml.stat().st_mode & 0o777 == 0o600
+
+
+def test_assign_then_reassign_within_the_hold_mails_the_customer_once(app, make_agent, mailbox, deliver):
+    sam, kim = make_agent(), make_agent("Kim Agent")
+    with session_scope() as s:
+        customer = Customer(email="ann@example.com", name="Ann")
+        s.add(customer)
+        s.flush()
+        customer_id = customer.id
+    number = lifecycle.open_ticket(customer_id, "Parcel late", "It is late", "orders", source="portal",
+                                   actor="customer")["number"]
+    lifecycle.assign(number, sam["id"], "Ada Admin")
+    lifecycle.assign(number, kim["id"], "Ada Admin")
+
+    def about_the_agent():
+        return [m["Subject"] for m in mailbox.to("ann@example.com") if "looking after" in m["Subject"]]
+
+    deliver()
+    assert about_the_agent() == [], "held for the coalescing window"
+    deliver(now=utcnow() + timedelta(seconds=61))
+    assert about_the_agent() == [f"[#{number}] Kim Agent is looking after your request"]
