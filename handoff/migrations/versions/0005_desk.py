@@ -1,15 +1,15 @@
 """desk: canned replies, tags, a chat's rating and where it came from, and mail that a later change may replace before it goes
 
-Revision ID: 0004_desk
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 19:45:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0004_desk'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
