@@ -28,7 +28,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +37,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from handoff.knowledge import calibration as calibration_
 from handoff.knowledge import sentence_encoder
 
 log = logging.getLogger("careregistry.faq_matcher")
@@ -196,6 +197,11 @@ class Match:
     faq_id: FaqId
     phrasing: str
     score: float  # in [0, 1]; higher means more confident
+    # On the best match of a calibrated matcher: P(it is the question's FAQ) and P(the question's FAQ
+    # is among the matches), see calibration.py.
+    confidence: float | None = None
+    coverage: float | None = None
+    near_duplicate: bool = False  # the question is one of this FAQ's phrasings in other clothing
 
 
 class _View:
@@ -299,6 +305,9 @@ class FaqMatcher:
         self.margin = margin
         self._index: _Index | None = None
         self._fit_lock = threading.Lock()
+        # Set by calibrate(); None keeps the fixed thresholds above. Read once per decision.
+        self.calibration: calibration_.Calibration | None = None
+        self.risk = calibration_.DEFAULT_RISK  # at most 1 wrong answer in this many questions
 
     @property
     def encoder_runtime(self) -> str | None:
@@ -329,19 +338,29 @@ class FaqMatcher:
 
     def search(self, text: str, limit: int = 3) -> list[Match]:
         """The best phrasing of each of the `limit` closest FAQs, best first."""
+        matches, features = self._rank(text, limit)
+        calibration = self.calibration
+        if matches and calibration is not None:
+            confidence, coverage = calibration.probabilities(features)
+            matches[0] = replace(matches[0], confidence=confidence, coverage=coverage)
+        return matches
+
+    def _rank(self, text: str, limit: int, cache: bool = False) -> tuple[list[Match], list[float]]:
+        """search() without the calibration: the matches, and the numbers the calibration reads."""
         index = self._index  # one read: a concurrent fit() cannot mix two indexes in one search
         cleaned = normalize(text or "")
         if index is None or not cleaned or limit < 1:
-            return []
+            return [], []
         if index.semantic is not None:
-            return self._search_semantic(index, text.strip(), cleaned, limit)
+            return self._search_semantic(index, text.strip(), cleaned, limit, cache)
         cols, vals = _tfidf_query(index, cleaned)
         query = np.zeros(index.matrix.shape[1], dtype=np.float32)
         query[cols] = vals
         scores = index.matrix @ query
         np.clip(scores, 0.0, 1.0, out=scores)  # float rounding can land a hair outside [0, 1]
-        per_faq = np.maximum.reduceat(scores, index.group_starts)
-        per_faq = (1 - CENTROID_WEIGHT) * per_faq + CENTROID_WEIGHT * np.clip(index.centroids @ query, 0.0, 1.0)
+        closest = np.maximum.reduceat(scores, index.group_starts)
+        per_faq = (1 - CENTROID_WEIGHT) * closest + CENTROID_WEIGHT * np.clip(index.centroids @ query, 0.0, 1.0)
+        similarity = per_faq
         if index.weights.size:
             logits = (np.asarray(vals, dtype=np.float32) @ index.weights[cols] + index.bias) / CLASSIFIER_TEMPERATURE
             prob = np.exp(logits - logits.max())
@@ -349,6 +368,8 @@ class FaqMatcher:
             # A boost of the similarity, never a score of its own: with few FAQs even an unrelated
             # question gets a high probability for one of them (at least 1/FAQs).
             per_faq = per_faq * (1 + CLASSIFIER_WEIGHT * prob) / (1 + CLASSIFIER_WEIGHT)
+        else:
+            prob = similarity
         if limit < len(per_faq):
             top = np.argpartition(-per_faq, limit - 1)[:limit]
         else:
@@ -360,11 +381,12 @@ class FaqMatcher:
             start, end = index.group_starts[group], index.group_ends[group]
             best_row = start + int(np.argmax(scores[start:end]))
             matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group])))
-        return [m for m in matches if m.score > 0]
+        return [m for m in matches if m.score > 0], _features(per_faq, prob, similarity, closest)
 
-    def _search_semantic(self, index: _Index, text: str, cleaned: str, limit: int) -> list[Match]:
+    def _search_semantic(self, index: _Index, text: str, cleaned: str, limit: int,
+                         cache: bool = False) -> tuple[list[Match], list[float]]:
         sem = index.semantic
-        layers = _get_encoder().encode([text], cache=False)[0]
+        layers = _get_encoder().encode([text], cache=cache)[0]
         query = layers[-1]
         sims = np.clip(sem.vectors @ query, 0.0, 1.0)
         padded = np.where(sem.neighbours >= 0, sims[sem.neighbours], 0.0)
@@ -391,15 +413,53 @@ class FaqMatcher:
         for group in top:
             start, end = index.group_starts[group], index.group_ends[group]
             best_row = start + int(np.argmax(sims[start:end]))
-            matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group])))
-        return [m for m in matches if m.score > 0]
+            matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group]),
+                                 near_duplicate=bool(closest[group] >= NEAR_DUPLICATE)))
+        return [m for m in matches if m.score > 0], _features(per_faq, prob, similarity, closest)
 
-    def decide(self, matches: list[Match]) -> str:
+    def calibrate(self, folds: int = calibration_.FOLDS) -> calibration_.Calibration | None:
+        """Choose this KB's thresholds by cross-validation over its own phrasings (see calibration.py)
+        and use them from now on; None (fixed thresholds stay) when the KB is too small to tell."""
+        index = self._index
+        if index is None:
+            return None
+        groups = [(faq_id, index.phrasings[a:b]) for faq_id, a, b in
+                  zip(index.faq_ids, index.group_starts, index.group_ends)]
+        if len(groups) < calibration_.MIN_FAQS or len(index.phrasings) < calibration_.MIN_PHRASINGS:
+            return None
+
+        def fit(pairs):
+            fold = FaqMatcher(self.answer_threshold, self.choose_threshold, self.margin,
+                              embeddings=self.embeddings).fit(pairs)
+            return lambda text: fold._rank(text, 3, cache=True)
+
+        outcomes, unmatched = calibration_.held_out_searches(groups, fit, folds=folds)
+        result = calibration_.calibrate(outcomes, unmatched=unmatched)
+        if result is not None:
+            self.calibration = result
+        return result
+
+    def fixed(self) -> FaqMatcher:
+        """This matcher deciding with its fixed thresholds (the same index), for comparisons."""
+        other = FaqMatcher.__new__(FaqMatcher)
+        other.__dict__.update(self.__dict__)
+        other.calibration = None
+        return other
+
+    def decide(self, matches: list[Match], risk: int | None = None) -> str:
         """"answer" when the first match is confident and beats the runner-up by `margin` (a fraction of
         its own score), "choose" when it is plausible, else "unknown". Pass search() results with
-        limit >= 2, or the runner-up cannot be checked."""
+        limit >= 2, or the runner-up cannot be checked. A calibrated matcher decides on the best
+        match's confidence and coverage instead, at `risk` (1 wrong answer in that many questions)."""
         if not matches:
             return "unknown"
+        calibration = self.calibration
+        best = matches[0]
+        if calibration is not None and best.confidence is not None:
+            level = calibration.level(risk or self.risk)
+            if best.confidence >= level.answer or best.near_duplicate:
+                return "answer"
+            return "choose" if best.coverage >= level.choose else "unknown"
         top = matches[0].score
         runner_up = matches[1].score if len(matches) > 1 else 0.0
         if top >= self.answer_threshold and top - runner_up >= self.margin * top:
@@ -407,6 +467,22 @@ class FaqMatcher:
         if top >= self.choose_threshold:
             return "choose"
         return "unknown"
+
+
+def _features(per_faq: np.ndarray, prob: np.ndarray, similarity: np.ndarray, closest: np.ndarray) -> list[float]:
+    """What the calibration reads about a search: the best and runner-up scores, the classifier's
+    probabilities for both (and their log ratio), the best FAQ's similarity and nearest phrasing, and
+    the nearest phrasing of any FAQ."""
+    if len(per_faq) > 1:
+        first, second = np.argpartition(-per_faq, 1)[:2]
+        if per_faq[second] > per_faq[first]:
+            first, second = second, first
+        s2, p2 = float(per_faq[second]), float(prob[second])
+    else:
+        first, s2, p2 = 0, 0.0, 0.0
+    s1, p1 = float(per_faq[first]), float(prob[first])
+    return [s1, s2, s1 - s2, p1, p2, math.log((p1 + 1e-6) / (p2 + 1e-6)), float(similarity[first]),
+            float(closest[first]), float(closest.max())]
 
 
 def _build_index(groups: dict[Hashable, list[tuple[str, str]]], classifier: bool = True) -> _Index:
