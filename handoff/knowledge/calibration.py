@@ -15,9 +15,8 @@ close the nearest stored phrasing is); two small logistic regressions over them 
 
 and the thresholds on them are read off the same held-out searches: the answer threshold is the lowest
 that keeps wrong answers (a wrong FAQ, or any FAQ for an uncovered question) at or under the admin's
-risk, counting UNCOVERED_SHARE of questions as uncovered; the choice threshold is the one that best
-separates covered questions whose FAQ would be offered from uncovered ones (most of the first offered,
-fewest of the second). No customer question is looked at. The fold models see less of the KB than the
+risk, counting UNCOVERED_SHARE of questions as uncovered; the choice threshold is the lowest that
+offers choices to at most UNCOVERED_OFFERED of the questions on held-out topics. No customer question is looked at. The fold models see less of the KB than the
 final one, so what is expected here is slightly pessimistic.
 """
 from __future__ import annotations
@@ -45,6 +44,8 @@ FOLDS = 4
 MIN_FAQS = 6
 MIN_PHRASINGS = 24
 CONFUSED_PAIRS = 10
+# At most this share of held-out questions on a lacking topic may be offered choices.
+UNCOVERED_OFFERED = 0.1
 
 
 @dataclass(frozen=True)
@@ -197,18 +198,20 @@ def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share) -
         last = candidates[-1]
         answer = float(ranked[last] + ranked[last + 1]) / 2 if last + 1 < len(ranked) else float(ranked[last]) / 2
     answered = p_right >= answer
-    # Choice threshold among the rest: most covered questions whose FAQ would be offered, fewest
-    # uncovered ones offered anything (Youden's J over the two groups).
+    # Choice threshold among the rest: the lowest that offers choices to at most UNCOVERED_OFFERED of
+    # the questions on topics the KB lacks (they should hear "I don't know", not unrelated FAQs).
     rest = ~answered
-    hits = rest & covered & reachable
-    misses = rest & ~covered
-    candidates = np.unique(np.r_[p_reach[rest], 1.0 + 1e-9])
-    best, choose = -np.inf, 1.0 + 1e-9
-    n_hits, n_misses = max(hits.sum(), 1), max(misses.sum(), 1)
-    for t in candidates:
-        j = (hits & (p_reach >= t)).sum() / n_hits - (misses & (p_reach >= t)).sum() / n_misses
-        if j > best + 1e-12:
-            best, choose = j, float(t)
+    lacking = ~covered
+    ranked = np.sort(p_reach[rest & lacking])[::-1]
+    allowed = int(np.floor(UNCOVERED_OFFERED * lacking.sum()))
+    if len(ranked) == 0:
+        choose = 0.0
+    elif allowed <= 0:
+        choose = float(np.nextafter(ranked[0], 2.0))
+    elif allowed >= len(ranked):
+        choose = 0.0
+    else:
+        choose = float(np.nextafter(ranked[allowed], 2.0))
     offered = rest & (p_reach >= choose)
     w_cov = weight[covered].sum() or 1.0
     return Level(one_in, answer, choose,

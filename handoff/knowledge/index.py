@@ -99,14 +99,20 @@ class KnowledgeIndex:
             # in ~10 s, not ~20 s (a first build, or one after the provisional TF-IDF index, starts cold).
             previous = self._matcher
             matcher.fit(pairs, previous=previous)
+            calibrated_later = False
             if self._calibrate and previous.calibration is not None and previous.embeddings == matcher.embeddings:
                 # An edit moves the thresholds little: the previous ones serve until the new ones are ready.
                 matcher.calibration = previous.calibration
+                calibrated_later = True
+            elif self._calibrate:
+                # Nothing to borrow (first index): calibrate before publishing; the provisional TF-IDF
+                # index, or none for a small KB that calibrates in a second or two, serves meanwhile.
+                self._log_calibration(version, matcher, *self._calibrate_now(matcher))
             self._publish(version, matcher, entries)
             log.info("faq index rebuilt version=%s faqs=%s phrasings=%s scoring=%s seconds=%.2f", version,
                      len(entries), len(pairs), "embeddings" if matcher.embeddings else "tfidf",
                      time.perf_counter() - started)
-            if self._calibrate:
+            if calibrated_later:
                 self._start_calibrating()
         except Exception:
             self._failed = (version, time.monotonic())
@@ -134,20 +140,27 @@ class KnowledgeIndex:
                 if matcher is done or self._provisional:
                     self._calibrating = False
                     return
-            started = time.perf_counter()
-            try:
-                calibration = matcher.calibrate()
-            except Exception:
-                log.exception("faq calibration failed version=%s; keeping the previous thresholds", version)
-                calibration = None
             done = matcher
-            if calibration is None:
-                log.info("faq thresholds not calibrated version=%s (too small a KB, or failed)", version)
-                continue
-            level = calibration.level(self._risk)
-            log.info("faq thresholds calibrated version=%s held_out=%s risk_one_in=%s answered=%.3f "
-                     "offered=%.3f handed_on=%.3f seconds=%.2f", version, calibration.held_out, level.one_in,
-                     level.answered, level.offered, level.handed_on, time.perf_counter() - started)
+            self._log_calibration(version, matcher, *self._calibrate_now(matcher))
+
+    @staticmethod
+    def _calibrate_now(matcher: FaqMatcher):
+        started = time.perf_counter()
+        try:
+            calibration = matcher.calibrate()
+        except Exception:
+            log.exception("faq calibration failed; keeping the previous thresholds")
+            calibration = None
+        return calibration, time.perf_counter() - started
+
+    def _log_calibration(self, version: int, matcher: FaqMatcher, calibration, seconds: float) -> None:
+        if calibration is None:
+            log.info("faq thresholds not calibrated version=%s (too small a KB, or failed)", version)
+            return
+        level = calibration.level(self._risk)
+        log.info("faq thresholds calibrated version=%s held_out=%s risk_one_in=%s answered=%.3f offered=%.3f "
+                 "handed_on=%.3f seconds=%.2f", version, calibration.held_out, level.one_in, level.answered,
+                 level.offered, level.handed_on, seconds)
 
     def _publish(self, version: int, matcher: FaqMatcher, entries: dict[int, _Entry],
                  provisional: bool = False) -> None:

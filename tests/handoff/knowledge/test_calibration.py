@@ -75,6 +75,11 @@ def test_the_fixed_thresholds_stay_on_a_kb_too_small_to_tell():
     assert matcher.fixed().decide(matcher.search("forgot password")) == matcher.decide(matcher.search("forgot password"))
 
 
+def _features(x, noise=0.0):
+    """Ten numbers as matcher._features gives them: x first, a nearest phrasing close enough (1.0)."""
+    return [x, noise, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0]
+
+
 def _outcomes(rng, n, overlap):
     """One feature x: right best matches have x in [0.5 - overlap, 1], wrong ones and uncovered
     questions x in [0, 0.5 + overlap]."""
@@ -82,7 +87,7 @@ def _outcomes(rng, n, overlap):
     for _ in range(n):
         kind = rng.choice(["right", "wrong", "uncovered"], p=[0.6, 0.2, 0.2])
         x = rng.uniform(0.5 - overlap, 1.0) if kind == "right" else rng.uniform(0.0, 0.5 + overlap)
-        out.append(Outcome([x, rng.normal()], kind == "right", kind != "uncovered", kind != "uncovered"))
+        out.append(Outcome(_features(x, rng.normal()), kind == "right", kind != "uncovered", kind != "uncovered"))
     return out
 
 
@@ -91,8 +96,8 @@ def test_with_separable_scores_the_answer_threshold_falls_between_right_and_wron
     calibration = calibrate(outcomes)
     for risk in RISK_LEVELS:
         level = calibration.level(risk)
-        low_right = calibration.probabilities([0.52, 0.0])[0]
-        high_wrong = calibration.probabilities([0.48, 0.0])[0]
+        low_right = calibration.probabilities(_features(0.52))[0]
+        high_wrong = calibration.probabilities(_features(0.48))[0]
         assert high_wrong < level.answer <= low_right
         # Every right best match answered (60% of questions, 75% of covered ones), next to no wrong one
         # (the noise feature blurs the line a little).
