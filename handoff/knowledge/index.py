@@ -183,6 +183,19 @@ class KnowledgeIndex:
     def risk(self) -> int:
         return self._risk
 
+    def quality(self) -> dict:
+        """What the calibration expects of the current KB at each risk setting, and the FAQs it
+        confuses, for the admin's page. `calibrated` is False while a KB is too small to measure, or
+        before the first calibration has finished."""
+        matcher, entries = self._fresh()
+        calibration = matcher.calibration
+        if calibration is None:
+            return {"calibrated": False, "risk": self._risk, "levels": [], "confused": [], "held_out": 0}
+        confused = [{"faq_id": a, "question": entries[a].question, "other_id": b, "other": entries[b].question,
+                     "times": n} for a, b, n in calibration.confused if a in entries and b in entries]
+        return {"calibrated": True, "risk": self._risk, "held_out": calibration.held_out, "confused": confused,
+                "levels": [vars(calibration.levels[r]) for r in sorted(calibration.levels)]}
+
     def search(self, text, limit: int = 3) -> dict:
         text = clean_text(text, 1000, "question")
         matcher, entries = self._fresh()
