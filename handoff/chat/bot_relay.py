@@ -19,7 +19,7 @@ import requests
 from sqlalchemy import func, select, update
 
 from handoff.chat import conversations
-from handoff.chat.handoff_request import asks_for_person
+from handoff.knowledge.handoff_request import asks_for_person
 from handoff.db import connection_scope
 from handoff.models import Conversation, Message, utcnow
 

@@ -56,6 +56,8 @@ class KnowledgeIndex:
         self._provisional = False  # the published index is the quick TF-IDF one, the full one is coming
         self._published = threading.Event()
         self._calibrating = False
+        self._verdicts_for: tuple | None = None
+        self._verdicts: dict[str, bool] = {}
 
     def _fresh(self) -> tuple[FaqMatcher, dict[int, _Entry]]:
         with session_scope() as s:
@@ -182,6 +184,23 @@ class KnowledgeIndex:
     @property
     def risk(self) -> int:
         return self._risk
+
+    def answers(self):
+        """A function telling whether the current KB answers a question outright, for leaving out
+        suggestions a new or edited FAQ now covers. Remembers its verdicts until the index changes."""
+        matcher, entries = self._fresh()
+        risk = self._risk
+        with self._lock:
+            if self._verdicts_for != (id(matcher), id(matcher.calibration), risk):
+                self._verdicts_for, self._verdicts = (id(matcher), id(matcher.calibration), risk), {}
+            verdicts = self._verdicts
+
+        def answered(text: str) -> bool:
+            if text not in verdicts:
+                matches = [m for m in matcher.search(text) if m.faq_id in entries]
+                verdicts[text] = matcher.decide(matches, risk=risk) == "answer"
+            return verdicts[text]
+        return answered
 
     def quality(self) -> dict:
         """What the calibration expects of the current KB at each risk setting, and the FAQs it

@@ -265,7 +265,8 @@ def _question_ids() -> list[int]:
 
 @bp.get("/suggestions")
 def suggestions():
-    return render_template("admin/kb/suggestions.html", suggestions=learning.suggestions(), categories=CATEGORIES)
+    return render_template("admin/kb/suggestions.html", suggestions=learning.suggestions(
+        answered=current_app.extensions["knowledge"].answers()), categories=CATEGORIES)
 
 
 @bp.post("/suggestions/approve")

@@ -1,7 +1,7 @@
 """A request for a person is heard wherever it sits in a message; ordinary questions are not requests."""
 import pytest
 
-from handoff.chat.handoff_request import asks_for_person
+from handoff.knowledge.handoff_request import asks_for_person
 
 
 @pytest.mark.parametrize("text", [
