@@ -31,10 +31,16 @@ FALLBACK_ACTIONS = {"action_default_fallback", "utter_default"}
 
 
 def handoff_reason(tracker: Tracker) -> str:
-    """Why the customer ends up with a person, judged from the bot's previous turn."""
+    """Why the customer ends up with a person, judged from the bot's previous turn and how they asked:
+    a button the bot offered after it did not know ("Talk to a person", "None of these") is the bot's
+    low confidence; the same request typed in their own words, even right after the bot offered
+    choices, is the customer's."""
     previous_actions = set(executed_actions(previous_bot_turn(tracker)))
     if previous_actions & FALLBACK_ACTIONS:
         return REASON_REPEATED_FALLBACK
+    typed = not ((tracker.latest_message or {}).get("text") or "").strip().startswith("/")
+    if typed:
+        return REASON_CUSTOMER_REQUEST
     if "action_answer_faq" in previous_actions and tracker.get_slot("faq_outcome") in (
         OUTCOME_UNKNOWN,
         OUTCOME_CHOOSE,  # the customer answered "None of these"

@@ -46,6 +46,9 @@ class Config:
         self.ALLOWED_ORIGINS = [o for o in env.get("ALLOWED_ORIGINS", "*").split(",") if o]
         self.FAQ_ANSWER_THRESHOLD = _float("FAQ_ANSWER_THRESHOLD", -1)
         self.FAQ_CHOOSE_THRESHOLD = _float("FAQ_CHOOSE_THRESHOLD", -1)
+        # The matcher picks its own thresholds from the KB (cross-validation) unless this is 0 or the
+        # thresholds above are set by hand; the admin sets the risk in /admin/kb.
+        self.FAQ_CALIBRATE = env.get("FAQ_CALIBRATE", "1") != "0"
         self.MAX_MESSAGE_CHARS = 4000
         # Customers' chat sockets one service process holds; beyond it new ones are refused at once with
         # "busy", so agents, pages and /healthz keep answering. Each open socket holds one of gunicorn's

@@ -200,6 +200,15 @@ class KnowledgeVersion(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Setting(Base):
+    """One setting an admin changes at run time (e.g. the bot's risk of a wrong answer), by name."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
 class OutboxMail(Base):
     """Mail to send, committed with the change that caused it; a worker delivers it, retrying."""
 

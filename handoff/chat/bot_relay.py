@@ -19,6 +19,7 @@ import requests
 from sqlalchemy import func, select, update
 
 from handoff.chat import conversations
+from handoff.knowledge.handoff_request import asks_for_person
 from handoff.db import connection_scope
 from handoff.models import Conversation, Message, utcnow
 
@@ -43,6 +44,11 @@ class BotRelay:
         with self._locks[conversation_id]:
             if conversations.status_of(conversation_id) != "bot":
                 return  # a person took over while this message waited
+            if asks_for_person(text):
+                # Wherever it sits in the message and whatever the bot was doing (offering choices,
+                # filling a form), a request for a person is honoured at once.
+                self._hand_over_on_request(conversation_id)
+                return
             try:
                 replies = self._ask(conversation_id, text)
             except (requests.RequestException, ValueError) as err:
@@ -68,6 +74,15 @@ class BotRelay:
         if not isinstance(data, list):
             raise ValueError("unexpected answer from Rasa")
         return [r for r in data if isinstance(r, dict)]
+
+    def _hand_over_on_request(self, conversation_id: int) -> None:
+        result = conversations.request_handoff(conversation_id, "customer_request")
+        log.info("handoff asked in words conversation=%s status=%s", conversation_id, result["status"])
+        if result["status"] == "queued":
+            conversations.post_system_message(conversation_id, "I'm connecting you with a person. Someone will "
+                                              "join this chat shortly; you can keep writing here in the meantime.")
+        else:
+            self._ticket_opened(conversation_id, result["ticket"]["number"], result["email_known"])
 
     def _bot_unavailable(self, conversation_id: int, text: str) -> None:
         """Keep the promise of the offer buttons even though the bot cannot act on them."""

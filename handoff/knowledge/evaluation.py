@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from handoff.errors import ServiceError
+from handoff.knowledge.calibration import RISK_LEVELS
 from handoff.knowledge.matcher import FaqMatcher, Match
 
 
@@ -89,12 +90,13 @@ def search_all(matcher: FaqMatcher, queries: Sequence[Query], limit: int = 3) ->
     return results, seconds
 
 
-def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[Match]]) -> dict:
-    """Counts and rates of matcher.decide() over already-searched queries."""
+def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[Match]],
+          risk: int | None = None) -> dict:
+    """Counts and rates of matcher.decide() over already-searched queries (at `risk`, when calibrated)."""
     right = wrong = covered_choice = choice_has_it = covered_unknown = 0
     oos_answered = oos_choice = oos_unknown = 0
     for query, matches in zip(queries, results):
-        decision = matcher.decide(matches)
+        decision = matcher.decide(matches, risk=risk)
         if query.answer_id is None:
             oos_answered += decision == "answer"
             oos_choice += decision == "choose"
@@ -132,13 +134,19 @@ def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[
         "oos_precision": _rate(flagged_oos, flagged_all),
         "oos_recall": _rate(flagged_oos, oos),
         "oos_recall_unknown_only": _rate(oos_unknown, oos),
+        "oos_answered_rate": _rate(oos_answered, oos),
     }
 
 
-def evaluate(matcher: FaqMatcher, queries: Sequence[Query]) -> dict:
-    """The report for one fitted matcher: score() plus per-query latency of search + decide."""
+def evaluate(matcher: FaqMatcher, queries: Sequence[Query], risks: Sequence[int] = ()) -> dict:
+    """The report for one fitted matcher: score() plus per-query latency of search + decide. A
+    calibrated matcher's report also scores the same searches with the fixed thresholds ("fixed")
+    and at each of `risks` ("by_risk")."""
     results, seconds = search_all(matcher, queries)
     report = score(matcher, queries, results)
+    if matcher.calibration is not None:
+        report["fixed"] = score(matcher.fixed(), queries, results)
+        report["by_risk"] = {str(r): score(matcher, queries, results, risk=r) for r in risks}
     millis = np.array(seconds) * 1000
     report["latency_ms"] = {"p50": round(float(np.percentile(millis, 50)), 3),
                             "p99": round(float(np.percentile(millis, 99)), 3),
@@ -175,8 +183,10 @@ def tune(matcher: FaqMatcher, queries: Sequence[Query], min_oos_recall: float = 
 
 def run(kb_path: str | Path, queries_path: str | Path, *, answer_threshold: float | None = None,
         choose_threshold: float | None = None, margin: float | None = None,
-        tune_path: str | Path | None = None, embeddings: bool | None = None) -> dict:
-    """Fit a fresh matcher on the KB file, optionally tune on another query file, then score the queries."""
+        tune_path: str | Path | None = None, embeddings: bool | None = None, calibrate: bool = False,
+        risk: int | None = None) -> dict:
+    """Fit a fresh matcher on the KB file, optionally tune on another query file or calibrate it on the
+    KB itself (at `risk`), then score the queries."""
     kb = read_kb(kb_path)
     queries = read_queries(queries_path)
     tuning = read_queries(tune_path) if tune_path else None
@@ -193,9 +203,17 @@ def run(kb_path: str | Path, queries_path: str | Path, *, answer_threshold: floa
     }
     if tuning is not None:
         report["tuned"] = tune(matcher, tuning)
+    elif calibrate:
+        start = time.perf_counter()
+        calibration = matcher.calibrate()
+        report["kb"]["calibrate_seconds"] = round(time.perf_counter() - start, 2)
+        if calibration is not None:
+            matcher.risk = risk or matcher.risk
+            report["calibration"] = {str(k): vars(v) for k, v in calibration.levels.items()}
+            report["calibration"]["confused"] = [[str(a), str(b), n] for a, b, n in calibration.confused]
     report["thresholds"] = {"answer": matcher.answer_threshold, "choose": matcher.choose_threshold,
                             "margin": matcher.margin}
-    report.update(evaluate(matcher, queries))
+    report.update(evaluate(matcher, queries, risks=RISK_LEVELS))
     return report
 
 

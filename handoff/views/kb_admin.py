@@ -14,7 +14,8 @@ from werkzeug.utils import secure_filename
 
 from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_int
-from handoff.knowledge import analytics, evaluation, faqs, learning
+from handoff.knowledge import analytics, evaluation, faqs, learning, settings
+from handoff.knowledge.calibration import RISK_LEVELS
 from handoff.models import CATEGORIES, Faq
 from handoff.people.auth import staff_required
 
@@ -76,9 +77,26 @@ def _form_values(form) -> dict:
 
 @bp.get("/")
 def index():
+    return _index_page()
+
+
+def _index_page(status: int = 200):
     q, category = request.args.get("q", ""), request.args.get("category") or None
     return render_template("admin/kb/index.html", faqs=faqs.list_faqs(q, category), q=q,
-                           category=category, categories=CATEGORIES, total=faqs.count())
+                           category=category, categories=CATEGORIES, total=faqs.count(),
+                           quality=current_app.extensions["knowledge"].quality(), risk_levels=RISK_LEVELS), status
+
+
+@bp.post("/risk")
+def set_risk():
+    """How often the bot may answer wrong, in words: "at most 1 wrong answer in N questions"."""
+    try:
+        one_in = settings.set_risk(request.form.get("one_in"))
+    except ServiceError as err:
+        flash(err.message, "error")
+        return _index_page(400)
+    flash(f"The bot now answers outright when at most 1 answer in {one_in} would be wrong.", "success")
+    return redirect(url_for("kb_admin.index"))
 
 
 @bp.get("/new")
@@ -247,7 +265,8 @@ def _question_ids() -> list[int]:
 
 @bp.get("/suggestions")
 def suggestions():
-    return render_template("admin/kb/suggestions.html", suggestions=learning.suggestions(), categories=CATEGORIES)
+    return render_template("admin/kb/suggestions.html", suggestions=learning.suggestions(
+        answered=current_app.extensions["knowledge"].answers()), categories=CATEGORIES)
 
 
 @bp.post("/suggestions/approve")

@@ -1,4 +1,5 @@
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions.handoff import ActionHandoff, ActionSubmitContact
@@ -21,6 +22,30 @@ def test_reason_sent_to_the_service(service, load_tracker, dispatcher, tracker_n
     ActionHandoff().run(dispatcher, load_tracker(tracker_name), {})
 
     assert service.calls[0]["json"] == {"reason": reason}
+
+
+@pytest.mark.parametrize("outcome", ["unknown", "choose"])
+@pytest.mark.parametrize("typed", ["can I talk to a human please", "none of these are right, please get me a person"])
+def test_a_person_asked_for_in_words_after_the_bot_was_unsure_is_a_customer_request(
+        service, load_tracker, dispatcher, outcome, typed):
+    state = load_tracker("handoff_after_unknown_faq").current_state()
+    state["latest_message"]["text"] = typed
+    state["events"][-1]["text"] = typed
+    tracker = Tracker.from_dict({**state, "slots": {**state["slots"], "faq_outcome": outcome}})
+    service.on("POST", "/api/conversations/12/handoff", QUEUED)
+
+    ActionHandoff().run(dispatcher, tracker, {})
+
+    assert service.calls[0]["json"] == {"reason": "customer_request"}
+
+
+def test_none_of_these_after_choices_is_low_confidence(service, load_tracker, dispatcher):
+    tracker = load_tracker("handoff_after_unknown_faq", slots={"faq_outcome": "choose"})
+    service.on("POST", "/api/conversations/12/handoff", QUEUED)
+
+    ActionHandoff().run(dispatcher, tracker, {})
+
+    assert service.calls[0]["json"] == {"reason": "low_confidence"}
 
 
 def test_unknown_answer_long_ago_is_not_low_confidence(service, load_tracker, dispatcher):

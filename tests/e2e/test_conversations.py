@@ -28,6 +28,23 @@ def test_faq_question_is_answered_from_the_knowledge_base(customer):
     assert replies[0]["text"] == seeded_answer("refund-timeline")
 
 
+@pytest.mark.parametrize("question, slug", [
+    ("How many days until my parcel gets to me?", "shipping-times"),
+    ("I can't remember my password, what do I do?", "reset-password"),
+    ("I sent back headphones last week - when will I see my money?", "refund-timeline"),
+    ("My speaker stopped working after 8 months, is that covered?", "warranty-claim"),
+])
+def test_plainly_worded_questions_are_answered_outright(customer, question, slug):
+    replies = customer().ask(question)
+    assert replies[0]["text"] == seeded_answer(slug)
+
+
+def test_a_topic_the_knowledge_base_lacks_gets_i_dont_know_and_the_offer_of_a_person(customer):
+    reply = customer().ask("Can I pay for my order with seashells?")[0]
+    assert "don't know" in reply["text"]
+    assert {b["payload"] for b in reply["buttons"]} == {"/human_handoff", "/open_ticket"}
+
+
 def test_ambiguous_question_is_answered_by_button(customer):
     alice = customer()
     offer = alice.ask("I have a question about returns")[0]

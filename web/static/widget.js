@@ -607,6 +607,12 @@
       ui.transcript.replaceChildren();
       rendered.clear();
       payloadTitles.clear();
+      // A chat with nothing in it yet opens with the admin's welcome (shown, never stored).
+      if (!(data.messages || []).length && data.welcome) {
+        const welcome = messageElement("bot", String(data.welcome));
+        welcome.classList.add("ccr-welcome");
+        ui.transcript.append(welcome);
+      }
       for (const message of data.messages || []) ui.transcript.append(renderMessage(message));
       for (const entry of outbox.values()) ui.transcript.append(entry.element);
       setStatus(data.status, data.agent);

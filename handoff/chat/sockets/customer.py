@@ -11,6 +11,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 from handoff.chat import conversations
 from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import ServiceError, clean_client_id, clean_email, clean_text, require_dict
+from handoff.knowledge import settings
 from handoff.realtime import conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.chat")
@@ -54,7 +55,7 @@ class ChatNamespace(Namespace):
         self.conversation_of[request.sid] = cid
         self.owner_of[request.sid] = owner  # a visitor's chat can join an account; a session can end
         join_room(conversation_room(cid))
-        emit("history", conversations.history(cid))
+        emit("history", {**conversations.history(cid), "welcome": settings.welcome()})
         log.info("chat connect sid=%s conversation=%s", request.sid, cid)
         return True
 

@@ -137,3 +137,21 @@ def test_queue_suggests_the_least_busy_agent_whose_skills_cover_the_topic(seeded
     assert item["topic"] == "technical"
     assert item["suggested_agent"]["name"] == "Kim Agent"
     assert kim.of("queue")
+
+
+def test_a_request_for_a_person_inside_a_longer_message_hands_off_at_once(customer_socket, agent_socket, fake_rasa):
+    sam = agent_socket()
+    chat = customer_socket()
+    cid = chat.of("history")[0]["conversation_id"]
+    chat.emit("customer_message", {"text": "how do refunds work", "client_msg_id": "q1"})
+    wait_for(lambda: chat.texts("bot"))
+    relayed = len(fake_rasa.received)
+    # Right after the bot answered (or offered choices), asked for in the customer's own words:
+    chat.emit("customer_message", {"text": "that's not it, I've waited two weeks. Can I talk to a human please?",
+                                   "client_msg_id": "q2"})
+    queue = wait_for(lambda: [q for q in sam.of("queue") if q["conversations"]])
+    item = queue[-1]["conversations"][0]
+    assert item["id"] == cid and item["handoff_reason"] == "customer_request"
+    assert chat.of("conversation_status")[-1]["status"] == "queued"
+    assert any("connecting you with a person" in t for t in chat.texts("system"))
+    assert len(fake_rasa.received) == relayed  # the bot was not asked to guess what it meant

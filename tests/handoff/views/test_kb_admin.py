@@ -4,11 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import threading
 
 import pytest
 
 from handoff.db import session_scope
-from handoff.knowledge import faqs, learning
+from handoff.knowledge import faqs, learning, settings
 from handoff.ops.cli import SEED
 
 GIFT = "Do you sell gift cards?"
@@ -133,6 +134,7 @@ ROUTES = [
     ("POST", "/admin/kb/suggestions/approve"),
     ("POST", "/admin/kb/suggestions/dismiss"),
     ("GET", "/admin/kb/analytics"),
+    ("POST", "/admin/kb/risk"),
 ]
 
 
@@ -144,8 +146,8 @@ def test_every_kb_route_is_in_the_permission_test(app):
 
 def _state():
     with session_scope() as s:
-        version = faqs.current_version(s)
-    return version, faqs.export_csv(), [(g.key, g.asked) for g in learning.suggestions()]
+        version, risk = faqs.current_version(s), settings.risk(s)
+    return version, risk, faqs.export_csv(), [(g.key, g.asked) for g in learning.suggestions()]
 
 
 @pytest.mark.parametrize("who", ["anonymous", "agent", "customer"])
@@ -158,7 +160,7 @@ def test_non_admins_are_refused_on_every_kb_route_and_nothing_changes(seeded, ap
     before = _state()
     http = {"anonymous": app.test_client, "agent": staff, "customer": register}[who]()
     answers = (SEED / "faq_answers.csv").read_bytes().replace(b"refund-timeline,\"Once", b"refund-timeline,\"Hacked")
-    data = {**faq_form(), "question_id": str(question_id), "enabled": "0",
+    data = {**faq_form(), "question_id": str(question_id), "enabled": "0", "one_in": "100",
             "answers": (io.BytesIO(answers), "a.csv"), "questions": (io.BytesIO(b"question,answer_id\n"), "q.csv"),
             "queries": (io.BytesIO(b"text,answer_id\nhi,\n"), "x.csv")}
     url = path.format(faq=faq_id)
@@ -298,3 +300,71 @@ def test_evaluation_refuses_answer_ids_the_knowledge_base_does_not_have(seeded, 
     assert "not enabled FAQs in the knowledge base: gift-cards" in resp.get_data(as_text=True)
     resp = evaluate(admin, "question,answer_id\nhi,\n")
     assert resp.status_code == 400 and "missing column(s) text" in resp.get_data(as_text=True)
+
+
+# --- how sure the bot must be ---------------------------------------------------------------------------
+
+SPEAKER = "My speaker stopped working after 8 months, is that covered?"
+
+
+def _expected_rows(body):
+    rows = re.findall(r'<tr data-one-in="(\d+)"[^>]*>\s*<th scope="row">([^<]*)</th>\s*<td>(\d+)%</td>\s*'
+                      r'<td>(\d+)%</td>\s*<td>(\d+)%</td>', body)
+    return {int(one_in): (label, int(a), int(o), int(h)) for one_in, label, a, o, h in rows}
+
+
+def test_the_kb_page_shows_what_to_expect_at_each_risk_and_the_setting_changes_what_the_bot_answers(
+        seeded, api, admin):
+    assert search(api, SPEAKER)["decision"] == "answer"  # at the default, 1 wrong answer in 20
+    rows = _expected_rows(admin.get("/admin/kb/").get_data(as_text=True))
+    assert sorted(rows) == [20, 50, 100]
+    assert "(in use)" in rows[20][0] and "(in use)" not in rows[50][0]
+    for _, answered, offered, handed in rows.values():
+        assert 98 <= answered + offered + handed <= 102  # rounded shares of all questions
+    # A stricter setting answers fewer outright.
+    assert rows[20][1] > rows[50][1] > rows[100][1]
+
+    resp = admin.post("/admin/kb/risk", data={"one_in": "50"})
+    assert resp.status_code == 302
+    body = admin.get("/admin/kb/").get_data(as_text=True)
+    assert "at most 1 answer in 50 would be wrong" in body
+    assert "(in use)" in _expected_rows(body)[50][0]
+    # The bot is now less ready to answer: the speaker question gets choices or a hand-over instead.
+    assert search(api, SPEAKER)["decision"] != "answer"
+
+
+@pytest.mark.parametrize("value", ["7", "", "fifty", "-20"])
+def test_a_risk_not_offered_is_refused_with_a_sentence_and_nothing_changes(seeded, admin, value):
+    resp = admin.post("/admin/kb/risk", data={"one_in": value})
+    assert resp.status_code == 400
+    assert "Choose at most 1 wrong answer in 20, 50, 100 questions." in resp.get_data(as_text=True)
+    with session_scope() as s:
+        assert settings.risk(s) == 20
+
+
+def test_the_kb_page_names_the_faqs_the_bot_confuses_with_links_to_edit_them(seeded, app, admin):
+    # Two FAQs asked the same way: the bot cannot tell them apart, and the page says so.
+    admin.post("/admin/kb/new", data=faq_form(slug="store-hours", answer="Shops open 9 to 6.", phrasings="\n".join([
+        "when are your shops open", "what are your opening hours", "shop opening times",
+        "are you open on sunday", "what time do stores close"])))
+    admin.post("/admin/kb/new", data=faq_form(slug="store-hours-holidays", answer="Holidays: 10 to 4.",
+                                              phrasings="\n".join([
+        "when are your shops open on holidays", "opening hours on public holidays", "shop opening times at christmas",
+        "are you open on easter sunday", "what time do stores close on new year"])))
+    ids = {faq_id_by_slug("store-hours"), faq_id_by_slug("store-hours-holidays")}
+    for _ in range(100):  # the new thresholds are measured in the background after an edit
+        body = admin.get("/admin/kb/").get_data(as_text=True)
+        pairs = {(int(a), int(b)) for a, b in re.findall(r'data-faq-id="(\d+)" data-other-id="(\d+)"', body)}
+        if any({a, b} == ids for a, b in pairs):
+            break
+        threading.Event().wait(0.2)
+    assert any({a, b} == ids for a, b in pairs)
+    for a, b in pairs:
+        assert f'<a href="/admin/kb/{a}">' in body and f'<a href="/admin/kb/{b}">' in body
+        assert admin.get(f"/admin/kb/{a}").status_code == 200
+
+
+def test_a_kb_too_small_to_measure_says_so(app, admin):
+    admin.post("/admin/kb/new", data=faq_form())
+    body = admin.get("/admin/kb/").get_data(as_text=True)
+    assert 'id="kb-not-calibrated"' in body and 'id="kb-expected"' not in body
