@@ -129,3 +129,33 @@ def test_killed_process_is_restarted_and_every_acknowledged_message_is_answered(
     assert seen["acknowledged"] >= CUSTOMERS
     assert seen == {"acknowledged": seen["acknowledged"], "stored": seen["acknowledged"], "stored twice": 0,
                     "answered": seen["acknowledged"]}
+
+
+def test_database_refusing_writes_for_a_while_loses_no_acknowledged_message(stack):
+    """Another process holds SQLite's write lock for longer than the service waits for it (a backup tool,
+    a stuck migration): messages sent meanwhile are refused, not acknowledged; nothing acknowledged is
+    lost or stored twice, and every one is answered once the database takes writes again."""
+    assert healthy_within(stack.url, 120) is not None, "the stack was not healthy before the fault"
+    db = Path(stack.env["DATABASE_URL"].removeprefix("sqlite:///"))
+    with Load(stack.url, "db_locked") as load:
+        time.sleep(3)
+        before = len(load.acknowledged)
+        locker = sqlite3.connect(db, timeout=30, isolation_level=None)
+        locker.execute("BEGIN EXCLUSIVE")
+        time.sleep(12)
+        during = len(load.acknowledged) - before
+        locker.execute("COMMIT")
+        locker.close()
+        recovered = healthy_within(stack.url, 30)
+        assert recovered is not None, f"not healthy 30 s after the lock was released:\n{stack.log_tail('web')}"
+        time.sleep(3)
+    deadline, seen = time.monotonic() + 60, None
+    while time.monotonic() < deadline:
+        seen = counts(db, load.acknowledged)
+        if seen["answered"] == seen["acknowledged"]:
+            break
+        time.sleep(1)
+    print(f"database locked 12 s: {during} messages acknowledged meanwhile; {seen}")
+    assert seen["acknowledged"] >= CUSTOMERS
+    assert seen == {"acknowledged": seen["acknowledged"], "stored": seen["acknowledged"], "stored twice": 0,
+                    "answered": seen["acknowledged"]}
