@@ -30,7 +30,7 @@ import numpy as np
 
 from handoff.config import PROJECT_ROOT
 from handoff.knowledge import evaluation
-from handoff.knowledge.calibration import DEFAULT_RISK, RISK_LEVELS
+from handoff.knowledge.calibration import DEFAULT_RISK
 from handoff.knowledge.matcher import FaqMatcher
 
 DATA = PROJECT_ROOT.parent / "shared" / "datasets" / "clinc150" / "data_full.json"

@@ -19,8 +19,8 @@ import requests
 from sqlalchemy import func, select, update
 
 from handoff.chat import conversations
-from handoff.knowledge.handoff_request import asks_for_person
 from handoff.db import connection_scope
+from handoff.knowledge.handoff_request import asks_for_person
 from handoff.models import Conversation, Message, utcnow
 
 log = logging.getLogger("careregistry.bot_relay")

@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from handoff import realtime
 from handoff.chat import routing
 from handoff.db import connection_scope, get_or_raise, session_scope
-from handoff.mail import outbox
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_tags, clean_text
+from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
-from handoff.tickets import from_chat
-from handoff.tickets import lifecycle
+from handoff.tickets import from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
 
 log = logging.getLogger("careregistry.conversations")

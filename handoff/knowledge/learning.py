@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from handoff.db import session_scope
 from handoff.errors import Conflict, ServiceError
 from handoff.knowledge import faqs
-from handoff.knowledge.question_filter import worth_learning
 from handoff.knowledge.matcher import normalize
+from handoff.knowledge.question_filter import worth_learning
 from handoff.models import Conversation, FaqQuery, Handoff, Message, Ticket, UnansweredQuestion, utcnow
 
 log = logging.getLogger("careregistry.learning")

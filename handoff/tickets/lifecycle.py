@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
-from handoff.tickets import from_chat
 from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
+from handoff.tickets import from_chat
 
 log = logging.getLogger("careregistry.tickets")
 REASON_WORDS = {

@@ -16,7 +16,7 @@ HOURS_PHRASINGS = ["When are your stores open?", "What are the opening hours of 
                    "Is the store open on Sunday?"]
 HOURS_ANSWER = "Our stores are open Monday to Saturday, 9:00 to 18:00."
 HOURS_CHANGED = "Our stores now open every day from 8:00 to 20:00; see https://example.com/stores."
-HOURS_NEW_PHRASING = "what time does the store open"  # not one of the phrasings above
+HOURS_NEW_PHRASING = "when does your shop open in the morning"  # not one of the phrasings above
 
 PICKUP_ANSWER = "Yes: choose Click & Collect at checkout and pick it up in any store within 7 days."
 PICKUP_NEW_PHRASING = "I want to collect my order in store"

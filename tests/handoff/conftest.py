@@ -3,13 +3,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from sqlalchemy import delete, select
 
 from handoff import create_app
 from handoff.db import session_scope
-from handoff.models import OutboxMail
 from handoff.knowledge import faqs
+from handoff.models import OutboxMail
 from handoff.ops.cli import SEED
 from handoff.people import agents
 from tests.fakes import FakeRasa

@@ -150,8 +150,9 @@ def test_restore_drill_a_backup_taken_under_load_restores_whole(app, tmp_path):
     import threading
     import time
 
-    from handoff.db import connection_scope
     from sqlalchemy import text
+
+    from handoff.db import connection_scope
 
     cids = [conversations.open_for_visitor(f"drill-visitor-{n}") for n in range(3)]
     with connection_scope() as conn:  # enough pages that a step-wise copy would be interrupted
