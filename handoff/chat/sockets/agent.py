@@ -63,10 +63,11 @@ class AgentNamespace(Namespace):
         if agent_id is None:
             raise Forbidden("Please log in again.")
         if agent_sockets.must_recheck(agent_id, self.checked_at.get(request.sid, 0.0)):
-            now = time.monotonic()
+            # Claimed before asking, so the socket's other events meanwhile do not all ask at once.
+            self.checked_at[request.sid] = time.monotonic()
             if not agent_sockets.may_act(agent_id, self.session_of[request.sid]):
+                self.checked_at[request.sid] = 0.0
                 raise Forbidden("Please log in again.")
-            self.checked_at[request.sid] = now
         return agent_id
 
     @staticmethod
