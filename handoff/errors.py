@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from datetime import date, datetime, timedelta
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -114,6 +115,17 @@ def clean_int(value, what: str) -> int:
     if isinstance(value, str) and value.isdigit() and len(value) < 12:
         return int(value)
     raise ServiceError(f"{what} must be a number.")
+
+
+def clean_day(value: str | None, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD filter as the start of that day (or of the next, for an inclusive end)."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ServiceError("Dates are written YYYY-MM-DD.") from None
+    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
 
 
 def require_dict(data) -> dict:

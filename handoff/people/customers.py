@@ -25,6 +25,25 @@ def _signer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
+def _unsigned(salt: str, token: str, hours: float, link: str, remedy: str):
+    """The data of a mailed link's token, or a refusal naming the link and what to do instead."""
+    try:
+        return _signer(salt).loads(token, max_age=hours * 3600)
+    except SignatureExpired:
+        raise ServiceError(f"{link} has expired. {remedy}") from None
+    except BadSignature:
+        raise ServiceError(f"{link} is not valid. {remedy}") from None
+
+
+def _holder(s, data) -> Customer | None:
+    """The customer a password-bound token names, while their password hash still ends as it did when
+    the token was made (the token carries its last 16 characters)."""
+    c = s.get(Customer, data.get("c")) if isinstance(data, dict) else None
+    if c is None or c.password_hash is None or c.password_hash[-16:] != data.get("h"):
+        return None
+    return c
+
+
 def _password(value) -> str:
     if not isinstance(value, str) or len(value) < 8:
         raise ServiceError("The password must be at least 8 characters.")
@@ -80,16 +99,11 @@ def register(email, password, name, base_url: str) -> None:
 
 def verify_email(token: str) -> dict:
     """The owner of the address followed the link: the account is theirs to use from now on."""
-    try:
-        data = _signer("verify").loads(token, max_age=VERIFY_HOURS * 3600)
-    except SignatureExpired:
-        raise ServiceError("This confirmation link has expired. Register again to get a new one.") from None
-    except BadSignature:
-        raise ServiceError("This confirmation link is not valid. Register again to get a new one.") from None
+    data = _unsigned("verify", token, VERIFY_HOURS, "This confirmation link", "Register again to get a new one.")
     with session_scope() as s:
-        c = s.get(Customer, data.get("c")) if isinstance(data, dict) else None
-        # The token carries a piece of the password's hash: a later registration of the address makes it void.
-        if c is None or c.password_hash is None or c.password_hash[-16:] != data.get("h"):
+        # A later registration of the address changes the hash, which voids this link.
+        c = _holder(s, data)
+        if c is None:
             raise ServiceError("This confirmation link is no longer valid. Use the one in our latest mail.")
         if not c.email_verified:
             if _registered(s, c.email):
@@ -173,16 +187,10 @@ def request_reset(email, base_url: str) -> None:
 
 def reset_password(token: str, new) -> int:
     new = _password(new)
-    try:
-        data = _signer("reset").loads(token, max_age=RESET_HOURS * 3600)
-    except SignatureExpired:
-        raise ServiceError("This reset link has expired. Ask for a new one.") from None
-    except BadSignature:
-        raise ServiceError("This reset link is not valid. Ask for a new one.") from None
+    data = _unsigned("reset", token, RESET_HOURS, "This reset link", "Ask for a new one.")
     with session_scope() as s:
-        c = s.get(Customer, data.get("c")) if isinstance(data, dict) else None
-        # The token carries a piece of the old hash, so it stops working once used.
-        if c is None or c.password_hash is None or c.password_hash[-16:] != data.get("h"):
+        c = _holder(s, data)  # the new password changes the hash, so the link works once
+        if c is None:
             raise ServiceError("This reset link was already used. Ask for a new one.")
         c.password_hash = hash_password(new)
         c.session_version += 1  # whoever knew the old password may hold a session: it ends here

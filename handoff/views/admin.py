@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from handoff.chat import canned_replies, conversations, reports
 from handoff.db import session_scope
-from handoff.errors import ServiceError, clean_int
+from handoff.errors import ServiceError, clean_day, clean_int
 from handoff.knowledge import analytics, faqs, settings
 from handoff.mail import outbox
 from handoff.models import CATEGORIES, Conversation, Handoff, Ticket, utcnow
@@ -115,23 +115,11 @@ def ticket_list():
         assignee = clean_int(assignee, "agent")
     rows = queries.search(viewer=(current_user.agent_id, "admin", True), status=a.get("status") or None,
                           priority=a.get("priority") or None, category=a.get("category") or None,
-                          assignee=assignee, escalated=a.get("escalated") == "1", since=_date(a.get("since")),
-                          until=_date(a.get("until"), end=True), q=a.get("q"))
+                          assignee=assignee, escalated=a.get("escalated") == "1", since=clean_day(a.get("since")),
+                          until=clean_day(a.get("until"), end=True), q=a.get("q"))
     return render_template("admin/tickets.html", tickets=rows, filters=dict(a), agents=agents.list_all(),
                            statuses=list(lifecycle.TRANSITIONS), priorities=lifecycle.PRIORITIES,
                            categories=CATEGORIES)
-
-
-def _date(value: str | None, end: bool = False):
-    from datetime import date, timedelta
-
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError("Dates are written YYYY-MM-DD.") from None
-    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
 
 
 @bp.post("/tickets/<int:number>/assign")

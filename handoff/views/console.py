@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_login import current_user
 
 from handoff.chat import canned_replies, conversations
-from handoff.errors import ServiceError, clean_int, clean_tags
+from handoff.errors import ServiceError, clean_day, clean_int, clean_tags
 from handoff.people import agents
 from handoff.people.auth import staff_required
 from handoff.tickets import lifecycle, queries
@@ -174,7 +174,7 @@ def search():
         try:
             tag = clean_tags([filters["tag"]])[0] if filters["tag"] else None
             agent_id = clean_int(filters["agent"], "agent") if filters["agent"] else None
-            since, until = parse_day(filters["since"]), parse_day(filters["until"], end=True)
+            since, until = clean_day(filters["since"]), clean_day(filters["until"], end=True)
             everything = current_user.is_admin or current_app.config["AGENTS_SEE_ALL"]
             chats = conversations.search(viewer=(current_user.agent_id, everything), q=filters["q"],
                                          customer=filters["customer"], tag=tag, agent_id=agent_id,
@@ -185,19 +185,6 @@ def search():
             error = err.message
     return render_template("console/search.html", filters=filters, chats=chats, tickets=tickets, error=error,
                            agents=[x for x in agents.list_all() if x["active"]]), 400 if error else 200
-
-
-def parse_day(value: str, end: bool = False):
-    """A YYYY-MM-DD filter as the start of that day (or of the next, for an inclusive end)."""
-    from datetime import date, datetime, timedelta
-
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise ServiceError("Dates are written YYYY-MM-DD.") from None
-    return datetime.combine(day + timedelta(days=1) if end else day, datetime.min.time())
 
 
 @bp.get("/canned")

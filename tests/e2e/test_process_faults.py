@@ -84,6 +84,16 @@ def counts(db: Path, acknowledged: list[str]) -> dict:
             "stored twice": sum(1 for v in stored.values() if v > 1), "answered": answered}
 
 
+def counts_once_answered(db: Path, acknowledged: list[str], seconds: float = 60) -> dict:
+    """`counts`, once every acknowledged message is answered or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        seen = counts(db, acknowledged)
+        if seen["answered"] == seen["acknowledged"] or time.monotonic() > deadline:
+            return seen
+        time.sleep(1)
+
+
 def healthy_within(url: str, seconds: float) -> float | None:
     start = time.monotonic()
     while time.monotonic() - start < seconds:
@@ -119,12 +129,7 @@ def test_killed_process_is_restarted_and_every_acknowledged_message_is_answered(
         time.sleep(3)  # chatting on the recovered stack
     assert stack.supervisor.pid(name) != pid or victim == "web worker"
     db = Path(stack.env["DATABASE_URL"].removeprefix("sqlite:///"))
-    deadline, seen = time.monotonic() + 60, None
-    while time.monotonic() < deadline:
-        seen = counts(db, load.acknowledged)
-        if seen["answered"] == seen["acknowledged"]:
-            break
-        time.sleep(1)
+    seen = counts_once_answered(db, load.acknowledged)
     print(f"kill -9 {victim}: healthy again after {recovered + 1:.1f} s; {seen}")
     assert seen["acknowledged"] >= CUSTOMERS
     assert seen == {"acknowledged": seen["acknowledged"], "stored": seen["acknowledged"], "stored twice": 0,
@@ -149,12 +154,7 @@ def test_database_refusing_writes_for_a_while_loses_no_acknowledged_message(stac
         recovered = healthy_within(stack.url, 30)
         assert recovered is not None, f"not healthy 30 s after the lock was released:\n{stack.log_tail('web')}"
         time.sleep(3)
-    deadline, seen = time.monotonic() + 60, None
-    while time.monotonic() < deadline:
-        seen = counts(db, load.acknowledged)
-        if seen["answered"] == seen["acknowledged"]:
-            break
-        time.sleep(1)
+    seen = counts_once_answered(db, load.acknowledged)
     print(f"database locked 12 s: {during} messages acknowledged meanwhile; {seen}")
     assert seen["acknowledged"] >= CUSTOMERS
     assert seen == {"acknowledged": seen["acknowledged"], "stored": seen["acknowledged"], "stored twice": 0,
