@@ -2,10 +2,10 @@
 
 It speaks the same events as the service (docs/protocol.md) and fans each message out the same way, to the
 conversation's room on /chat and on /agent, but stores nothing and checks nothing. It is served exactly as
-the service is (gunicorn gthread, one worker, many threads; see `handoff.ops.stack.Stack.commands`), so the
+the service is (gunicorn's gevent worker, one process; see `handoff.ops.stack.Stack.commands`), so the
 difference between the two is the service's own work:
 
-    gunicorn -k gthread -w 1 --threads 400 -b 127.0.0.1:5100 bench.echo_server:app
+    gunicorn -k gevent -w 1 --worker-connections 8000 -b 127.0.0.1:5100 bench.echo_server:app
 
 Customers connect to /chat with `auth={"room": <conversation id>}`; agents connect to /agent with
 `auth={"rooms": [<conversation id>, ...]}`.
@@ -17,7 +17,9 @@ from datetime import datetime, timezone
 
 import socketio
 
-sio = socketio.Server(async_mode="threading", cors_allowed_origins="*", ping_interval=20,
+from handoff.realtime import async_mode
+
+sio = socketio.Server(async_mode=async_mode(), cors_allowed_origins="*", ping_interval=20,
                       max_http_buffer_size=64 * 1024, logger=False, engineio_logger=False)
 app = socketio.WSGIApp(sio)
 _ids = itertools.count(1)

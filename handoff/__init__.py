@@ -67,7 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["relay"] = relay
     socketio = SocketIO(
         app,
-        async_mode=app.config.get("SOCKETIO_ASYNC_MODE", "threading"),
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE") or realtime.async_mode(),
         message_queue=app.config["REDIS_URL"],
         cors_allowed_origins=cors_allowed(app.config["ALLOWED_ORIGINS"]),
         cors_credentials=False,  # other sites' pages get anonymous CORS only, never the customer's cookie

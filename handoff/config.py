@@ -51,9 +51,9 @@ class Config:
         self.FAQ_CALIBRATE = env.get("FAQ_CALIBRATE", "1") != "0"
         self.MAX_MESSAGE_CHARS = 4000
         # Customers' chat sockets one service process holds; beyond it new ones are refused at once with
-        # "busy", so agents, pages and /healthz keep answering. Each open socket holds one of gunicorn's
-        # HANDOFF_THREADS threads, so the default leaves a quarter of them for everything else.
-        self.MAX_CHAT_SOCKETS = int(_float("MAX_CHAT_SOCKETS", int(_float("HANDOFF_THREADS", 400)) * 3 // 4))
+        # "busy", so agents, pages and /healthz keep answering. The process takes HANDOFF_CONNECTIONS
+        # connections at most (gunicorn's gevent worker), so the default leaves a quarter for the rest.
+        self.MAX_CHAT_SOCKETS = int(_float("MAX_CHAT_SOCKETS", handoff_connections() * 3 // 4))
         # Whether agents see every ticket, or only the unassigned queue and their own (admins see all).
         self.AGENTS_SEE_ALL = env.get("AGENTS_SEE_ALL", "0") == "1"
         # Seconds a "your ticket's agent" mail waits, so assigning and then reassigning sends one mail.
@@ -91,3 +91,8 @@ class Config:
 
     def as_flask(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def handoff_connections() -> int:
+    """Connections (sockets and requests) one service process serves at once: a greenlet each, ~20 KB."""
+    return int(_float("HANDOFF_CONNECTIONS", 8000))

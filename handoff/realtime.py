@@ -6,9 +6,36 @@ emits go through Redis so every handoff process reaches its own clients.
 """
 from __future__ import annotations
 
+import sys
+
 from flask_socketio import SocketIO
 
 socketio = SocketIO()
+
+
+def cooperative() -> bool:
+    """Whether this process runs on gevent's loop: gunicorn's gevent worker patched the standard library,
+    so every socket is a greenlet and a blocking call in one stops them all."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("socket")
+
+
+def async_mode() -> str:
+    """python-socketio's mode for this process: gevent under the cooperative worker, threads otherwise
+    (tests, the CLI, a plain `flask run`)."""
+    return "gevent" if cooperative() else "threading"
+
+
+def off_the_loop(fn, *args):
+    """Run CPU-bound work (the sentence encoder, fitting and calibrating the FAQ index) on a native thread
+    and wait for it; the loop serves every other socket meanwhile (onnxruntime and numpy release the GIL).
+    Without the cooperative worker it is a plain call. Only pure computation goes here: no database, no
+    emits, which belong to the loop."""
+    if not cooperative():
+        return fn(*args)
+    import gevent
+
+    return gevent.get_hub().threadpool.apply(fn, args)
 
 
 def bind(server: SocketIO) -> None:

@@ -1,6 +1,7 @@
 """The in-process search index over the enabled FAQs, rebuilt in the background when the store changes."""
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -12,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from handoff.db import session_scope
 from handoff.errors import clean_text
 from handoff.models import Faq
+from handoff.realtime import off_the_loop
 
 from . import settings
 from .faqs import current_version
@@ -94,13 +96,13 @@ class KnowledgeIndex:
             if matcher.embeddings and self._version < 0 and len(pairs) > PROVISIONAL_ABOVE:
                 # First index since start-up: TF-IDF answers within a second while the sentence model
                 # embeds every phrasing (~3 ms each) and fits its classifier, then the full index replaces it.
-                self._publish(version, FaqMatcher(embeddings=False, **self._thresholds).fit(pairs), entries,
+                self._publish(version, off_the_loop(FaqMatcher(embeddings=False, **self._thresholds).fit, pairs), entries,
                               provisional=True)
                 log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
             # The published index's classifier starts this one's, so an edit to 5,000 phrasings refits
             # in ~10 s, not ~20 s (a first build, or one after the provisional TF-IDF index, starts cold).
             previous = self._matcher
-            matcher.fit(pairs, previous=previous)
+            off_the_loop(functools.partial(matcher.fit, pairs, previous=previous))
             calibrated_later = False
             if self._calibrate and previous.calibration is not None and previous.embeddings == matcher.embeddings:
                 # An edit moves the thresholds little: the previous ones serve until the new ones are ready.
@@ -149,7 +151,7 @@ class KnowledgeIndex:
     def _calibrate_now(matcher: FaqMatcher):
         started = time.perf_counter()
         try:
-            calibration = matcher.calibrate()
+            calibration = off_the_loop(matcher.calibrate)
         except Exception:
             log.exception("faq calibration failed; keeping the previous thresholds")
             calibration = None
@@ -197,7 +199,7 @@ class KnowledgeIndex:
 
         def answered(text: str) -> bool:
             if text not in verdicts:
-                matches = [m for m in matcher.search(text) if m.faq_id in entries]
+                matches = [m for m in off_the_loop(matcher.search, text) if m.faq_id in entries]
                 verdicts[text] = matcher.decide(matches, risk=risk) == "answer"
             return verdicts[text]
         return answered
@@ -218,7 +220,8 @@ class KnowledgeIndex:
     def search(self, text, limit: int = 3) -> dict:
         text = clean_text(text, 1000, "question")
         matcher, entries = self._fresh()
-        matches = [m for m in matcher.search(text, limit=limit) if m.faq_id in entries]
+        matches = [m for m in off_the_loop(functools.partial(matcher.search, text, limit=limit))
+                   if m.faq_id in entries]
         return {
             "decision": matcher.decide(matches, risk=self._risk),
             "matches": [{"faq_id": m.faq_id, "question": entries[m.faq_id].question,

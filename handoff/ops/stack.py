@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handoff.config import PROJECT_ROOT, VAR_DIR, _local_secret
+from handoff.config import PROJECT_ROOT, VAR_DIR, _local_secret, handoff_connections
 
 RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin"
 APP_BIN = PROJECT_ROOT / ".venv" / "app" / "bin"
@@ -63,7 +63,7 @@ class Stack:
         return path
 
     def commands(self) -> dict[str, list[str]]:
-        threads = self.env().get("HANDOFF_THREADS", "400")
+        connections = self.env().get("HANDOFF_CONNECTIONS") or str(handoff_connections())
         return {
             # No --enable-api: the service needs only the REST channel, and the API would hand out any chat.
             "rasa": [str(RASA_BIN / "rasa"), "run", "-m", str(MODEL),
@@ -71,8 +71,9 @@ class Stack:
                      "--endpoints", str(self.endpoints_file()), "-i", "127.0.0.1", "-p", str(self.rasa_port)],
             "actions": [str(RASA_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1",
                         "--port", str(self.actions_port)],
-            # One worker with many threads: python-socketio's threading mode keeps a thread per websocket.
-            "web": [str(APP_BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", threads,
+            # One cooperative worker: a greenlet per socket, not a thread (gevent patches the standard
+            # library, and handoff.realtime.off_the_loop sends CPU-bound work to native threads).
+            "web": [str(APP_BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections", connections,
                     "-b", f"{self.host}:{self.handoff_port}", "--timeout", "120",
                     "--graceful-timeout", "5", "handoff.ops.wsgi:app"],
         }

@@ -29,7 +29,7 @@ def stack(tmp_path_factory):
     mailbox = Mailbox()  # a real SMTP server on loopback receives the service's mail
     config = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
                    extra_env={"RASA_TIMEOUT": "4", "DATABASE_URL": f"sqlite:///{var / 'e2e.db'}",
-                              "HANDOFF_THREADS": "100", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
+                              "HANDOFF_CONNECTIONS": "1000", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
                               "MAIL_INTERVAL": "1"})
     with SupervisedStack(config) as running:
         running.mailbox = mailbox

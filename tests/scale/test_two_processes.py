@@ -28,7 +28,7 @@ def services(postgres, redis_server, tmp_path_factory):
     database_url = postgres.create_database()
     shared = {"DATABASE_URL": database_url, "REDIS_URL": redis_server.url, "RASA_URL": rasa.url,
               "ACTIONS_URL": rasa.url, "SECRET_KEY": secrets.token_urlsafe(32),
-              "SERVICE_TOKEN": secrets.token_urlsafe(32), "HANDOFF_THREADS": "50", "RASA_TIMEOUT": "3",
+              "SERVICE_TOKEN": secrets.token_urlsafe(32), "HANDOFF_CONNECTIONS": "500", "RASA_TIMEOUT": "3",
               # Lines go back and forth as fast as the relay allows; the message rates have their own tests
               # (test_limits_shared.py) and would refuse the burst here.
               "RATE_CHAT_CONNECTION": "", "RATE_CHAT_VISITOR": "", "RATE_AGENT_CONNECTION": "", "RATE_AGENT": ""}
