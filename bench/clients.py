@@ -24,11 +24,16 @@ class Customer:
         self.url = url
         self.auth = auth or {"visitor_id": "bench-" + secrets.token_urlsafe(12)}
         self.conversation_id: int | None = None
+        self.refusal: dict | None = None  # the connect_error's data when the service refuses the socket
         self._history = threading.Event()
         self._on_message = on_message
         self.sio = socketio.Client(reconnection=False)
         self.sio.on("history", self._history_event, namespace="/chat")
         self.sio.on("message", self._message_event, namespace="/chat")
+        self.sio.on("connect_error", self._refused, namespace="/chat")
+
+    def _refused(self, data=None):
+        self.refusal = (data or {}).get("data") if isinstance(data, dict) else None
 
     def _history_event(self, data):
         self.conversation_id = data["conversation_id"]

@@ -161,7 +161,7 @@ def wait_for_model(timeout: float, progress=print) -> bool:
 
 
 @contextmanager
-def bench_stack(with_bot: bool, progress=print) -> Iterator[BenchStack]:
+def bench_stack(with_bot: bool, progress=print, extra_env: dict | None = None) -> Iterator[BenchStack]:
     """Start the stack (or only the handoff service) in a temporary directory; stop it afterwards."""
     with tempfile.TemporaryDirectory(prefix="ccr-bench-") as tmp:
         var = Path(tmp)
@@ -169,7 +169,7 @@ def bench_stack(with_bot: bool, progress=print) -> Iterator[BenchStack]:
                       # Every simulated customer connects from 127.0.0.1, and a few simulated agents answer
                       # hundreds of chats each: no per-address connection limit, no per-agent message rate.
                       extra_env={"DATABASE_URL": f"sqlite:///{var / 'bench.db'}", "RATE_CHAT_CONNECT": "",
-                                 "RATE_AGENT": "", "RATE_AGENT_CONNECTION": ""})
+                                 "RATE_AGENT": "", "RATE_AGENT_CONNECTION": "", **(extra_env or {})})
         names = ("rasa", "actions", "web") if with_bot else ("web",)
         running = RunningStack(stack, names=names)
         started = time.monotonic()

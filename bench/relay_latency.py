@@ -205,12 +205,12 @@ class _Side:
 
 
 def measure(bench: BenchStack, conversations: int, agents: int, duration: float, interval: float,
-            progress=print, rounds: int = 2) -> dict:
+            progress=print, rounds: int = 2, first_agent: int = 1) -> dict:
     """Ours and the echo, both connected at once, take turns under the same load: ours, echo, echo,
     ours, ... for `rounds` windows each of duration / rounds. A one-off slow spell of the machine then
     falls on both sides, not on whichever happened to run second (single back-to-back runs of 30 s gave
     echo p99s from 6 to 21 ms on the same machine within the hour)."""
-    ours = _connect_ours(bench, conversations, agents, progress)
+    ours = _connect_ours(bench, conversations, agents, progress, first_agent)
     try:
         echo = _connect_echo(bench, conversations, agents, progress)
         try:
@@ -229,12 +229,13 @@ def measure(bench: BenchStack, conversations: int, agents: int, duration: float,
         ours.close()
 
 
-def _connect_ours(bench: BenchStack, conversations: int, agents: int, progress=print) -> _Side:
+def _connect_ours(bench: BenchStack, conversations: int, agents: int, progress=print, first_agent: int = 1) -> _Side:
     setup: dict[str, float] = {}
     ledger = Ledger()
 
     t = time.monotonic()
-    out = subprocess.run([str(APP_BIN / "python"), "-m", "bench.seed_agents", str(agents), AGENT_PASSWORD],
+    out = subprocess.run([str(APP_BIN / "python"), "-m", "bench.seed_agents", str(agents), AGENT_PASSWORD,
+                          str(first_agent)],
                          env=bench.env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True)
     emails = out.stdout.split()
     setup["create_agents_s"] = time.monotonic() - t

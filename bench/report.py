@@ -21,6 +21,110 @@ def _row(cells, widths) -> str:
     return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
 
 
+def _relay(lines: list, verdicts: list, number: str, relay: dict, s: dict) -> None:
+    ours, echo = relay["ours"], relay["echo"]
+    widths = [26, 12, 12, 8, 8, 6]
+    lines += ["", f"{number}. Relay latency at {s['conversations']} live conversations ({s['agents']} agents), "
+              f"each side sending every {s['interval_s']:g} s for {s['duration_s']:g} s",
+              "   reference: bare python-socketio echo server, same clients, served the same way",
+              "   target: ours p99 <= 1.5x echo p99; no message lost", "",
+              _row(["", "ours", "bare echo", "ratio", "target", ""], widths)]
+    for label, title in (("customer_to_agent", "customer->agent"), ("agent_to_customer", "agent->customer")):
+        for stat in ("p50", "p99", "max"):
+            o, r = ours[label][f"{stat}_ms"], echo[label][f"{stat}_ms"]
+            ratio = _ratio(o, r)
+            if stat == "p99":
+                ok = None if ratio is None else ratio <= RELAY_P99_TARGET
+                verdicts.append(ok)
+                target, result = "<=1.5x", _verdict(ok)
+            else:
+                target, result = "", ""
+            lines.append(_row([f"{title} {stat}", _ms(o), _ms(r), "-" if ratio is None else f"{ratio:.2f}x",
+                               target, result], widths))
+    lost_ours = ours["customer_to_agent"]["lost"] + ours["agent_to_customer"]["lost"]
+    lost_echo = echo["customer_to_agent"]["lost"] + echo["agent_to_customer"]["lost"]
+    ok = lost_ours == 0
+    verdicts.append(ok)
+    lines.append(_row(["lost messages", f"{lost_ours} of {ours['sent']}", f"{lost_echo} of {echo['sent']}",
+                       "", "0", _verdict(ok)], widths))
+    lines.append(_row(["duplicates / ack errors", f"{ours['duplicates']} / {ours['ack_errors']}",
+                       f"{echo['duplicates']} / {echo['ack_errors']}", "", "", ""], widths))
+    lines.append(_row(["messages/s offered", ours["messages_per_s"], echo["messages_per_s"], "", "", ""], widths))
+    lines.append(_row(["server CPU (cores)", ours["server_cpu_share"], echo["server_cpu_share"],
+                       "", "", ""], widths))
+    lines.append(_row(["load generator CPU", ours["load_generator_cpu_share"],
+                       echo["load_generator_cpu_share"], "", "", ""], widths))
+    lines.append(_row(["server RSS idle -> peak", f"{ours['server_rss_mb_before_load']:.0f}->"
+                       f"{ours['server_rss_mb_peak']:.0f} MB", f"{echo['server_rss_mb_before_load']:.0f}->"
+                       f"{echo['server_rss_mb_peak']:.0f} MB", "", "", ""], widths))
+    if ours["server_cpu_share"] >= 0.9:
+        lines.append("   ours used a whole core during the load: one Python process (GIL) is saturated, so "
+                     "latency grows while the load lasts")
+    if ours["ack_error_examples"]:
+        lines.append(f"   ack errors (ours): {ours['ack_error_examples']}")
+    setup = ours.get("setup", {})
+    if setup:
+        lines.append(f"   set-up (ours): {s['conversations']} handoffs in {setup['handoff_all_s']:.1f} s "
+                     f"(first {setup['handoff_first_ms']:.0f} ms, last {setup['handoff_last_ms']:.0f} ms), "
+                     f"{s['conversations']} accepts in {setup['accept_all_s']:.1f} s "
+                     f"(first {setup['accept_first_ms']:.0f} ms, last {setup['accept_last_ms']:.0f} ms)")
+
+
+CAPACITY_MB = 600           # one process with the idle crowd and the agents
+CAPACITY_ANSWER_MS = 100    # /healthz and agents during a burst, p99
+
+
+def _capacity(lines: list, verdicts: list, cap: dict) -> None:
+    ours, echo, s = cap["ours"], cap["echo"], cap["settings"]
+    widths = [34, 14, 14, 10, 6]
+    lines += ["", f"4. Capacity of one process: {s['idle']:,} idle customer sockets and {s['agents']} agents, a burst "
+              f"of {s['burst']} at once, then {s['refused']} more at the limit (MAX_CHAT_SOCKETS {s['max_chat_sockets']:,})",
+              "   reference: the bare python-socketio echo server, same crowd, served the same way "
+              "(its /healthz is a 404 from the same loop)",
+              f"   targets: under {CAPACITY_MB} MB with the crowd; /healthz and agents p99 within "
+              f"{CAPACITY_ANSWER_MS} ms during the burst; every socket beyond the limit refused as busy", "",
+              _row(["", "ours", "bare echo", "target", ""], widths)]
+
+    def row(title, o, e, target="", ok=None):
+        if ok is not None or target:
+            verdicts.append(ok)
+        lines.append(_row([title, o, e, target, _verdict(ok) if target else ""], widths))
+
+    idle_o, idle_e = ours["idle_open"], echo["idle_open"]
+    row(f"{s['idle']:,} idle: connected in", f"{idle_o['seconds']:.1f} s", f"{idle_e['seconds']:.1f} s")
+    row("  connected / failed", f"{idle_o['connected']} / {idle_o['failed']}",
+        f"{idle_e['connected']} / {idle_e['failed']}")
+    row("  server RSS before -> with crowd", f"{ours['rss_mb_before']:.0f}->{ours['rss_mb_idle']:.0f} MB",
+        f"{echo['rss_mb_before']:.0f}->{echo['rss_mb_idle']:.0f} MB", f"<{CAPACITY_MB} MB",
+        ours["rss_mb_idle"] < CAPACITY_MB)
+    row("  per socket", f"{ours['kb_per_socket']:.1f} KB", f"{echo['kb_per_socket']:.1f} KB")
+    quiet_o, quiet_e = ours["while_idle"], echo["while_idle"]
+    row("  /healthz p50 / p99", f"{_ms(quiet_o['healthz']['p50_ms'])} / {_ms(quiet_o['healthz']['p99_ms'])}",
+        f"{_ms(quiet_e['healthz']['p50_ms'])} / {_ms(quiet_e['healthz']['p99_ms'])}")
+    row("  agent round trip p50 / p99", f"{_ms(quiet_o['agent']['p50_ms'])} / {_ms(quiet_o['agent']['p99_ms'])}", "")
+    burst_o, burst_e = ours["burst"], echo["burst"]
+    row(f"burst of {s['burst']}: all connected in", f"{burst_o['seconds']:.1f} s", f"{burst_e['seconds']:.1f} s")
+    row("  connect p50 / p99", f"{_ms(burst_o['connect']['p50_ms'])} / {_ms(burst_o['connect']['p99_ms'])}",
+        f"{_ms(burst_e['connect']['p50_ms'])} / {_ms(burst_e['connect']['p99_ms'])}")
+    during_o, during_e = ours["during_burst"], echo["during_burst"]
+    health_p99 = during_o["healthz"]["p99_ms"]
+    row("  /healthz p50 / p99", f"{_ms(during_o['healthz']['p50_ms'])} / {_ms(health_p99)}",
+        f"{_ms(during_e['healthz']['p50_ms'])} / {_ms(during_e['healthz']['p99_ms'])}",
+        f"<{CAPACITY_ANSWER_MS} ms", health_p99 is not None and health_p99 < CAPACITY_ANSWER_MS)
+    agent_p99 = during_o["agent"]["p99_ms"]
+    row("  agent round trip p50 / p99", f"{_ms(during_o['agent']['p50_ms'])} / {_ms(agent_p99)}", "",
+        f"<{CAPACITY_ANSWER_MS} ms", agent_p99 is not None and agent_p99 < CAPACITY_ANSWER_MS)
+    full = ours["full"]
+    row(f"{s['refused']} more at the limit: refused", f"{full['refused']} ({', '.join(full['reasons']) or '-'})",
+        "", f"{s['refused']} busy", full["refused"] == s["refused"] and full["reasons"] == ["busy"])
+    row("  refusal p50 / p99 (echo: a connect)", f"{_ms(full['refusal']['p50_ms'])} / {_ms(full['refusal']['p99_ms'])}",
+        f"{_ms(burst_e['connect']['p50_ms'])} / {_ms(burst_e['connect']['p99_ms'])}")
+    while_full = ours["while_full"]
+    row("  /healthz / agent p99 meanwhile", f"{_ms(while_full['healthz']['p99_ms'])} / "
+        f"{_ms(while_full['agent']['p99_ms'])}", "")
+    row("server RSS at the peak", f"{ours['rss_mb_peak']:.0f} MB", f"{echo['rss_mb_peak']:.0f} MB")
+
+
 def render(report: dict) -> tuple[str, bool]:
     lines, verdicts = [], []
     lines.append(f"Customer Care Registry benchmark, {report['mode']} run, {report['started_at']} "
@@ -59,53 +163,11 @@ def render(report: dict) -> tuple[str, bool]:
                              f"Rasa {rasa['failures']} {rasa['failure_examples']}")
 
     if "relay" in report:
-        ours, echo = report["relay"]["ours"], report["relay"]["echo"]
-        s = report["settings"]
-        widths = [26, 12, 12, 8, 8, 6]
-        lines += ["", f"2. Relay latency at {s['conversations']} live conversations ({s['agents']} agents), "
-                  f"each side sending every {s['interval_s']:g} s for {s['duration_s']:g} s",
-                  "   reference: bare python-socketio echo server, same clients, served the same way",
-                  "   target: ours p99 <= 1.5x echo p99; no message lost", "",
-                  _row(["", "ours", "bare echo", "ratio", "target", ""], widths)]
-        for label, title in (("customer_to_agent", "customer->agent"), ("agent_to_customer", "agent->customer")):
-            for stat in ("p50", "p99", "max"):
-                o, r = ours[label][f"{stat}_ms"], echo[label][f"{stat}_ms"]
-                ratio = _ratio(o, r)
-                if stat == "p99":
-                    ok = None if ratio is None else ratio <= RELAY_P99_TARGET
-                    verdicts.append(ok)
-                    target, result = "<=1.5x", _verdict(ok)
-                else:
-                    target, result = "", ""
-                lines.append(_row([f"{title} {stat}", _ms(o), _ms(r), "-" if ratio is None else f"{ratio:.2f}x",
-                                   target, result], widths))
-        lost_ours = ours["customer_to_agent"]["lost"] + ours["agent_to_customer"]["lost"]
-        lost_echo = echo["customer_to_agent"]["lost"] + echo["agent_to_customer"]["lost"]
-        ok = lost_ours == 0
-        verdicts.append(ok)
-        lines.append(_row(["lost messages", f"{lost_ours} of {ours['sent']}", f"{lost_echo} of {echo['sent']}",
-                           "", "0", _verdict(ok)], widths))
-        lines.append(_row(["duplicates / ack errors", f"{ours['duplicates']} / {ours['ack_errors']}",
-                           f"{echo['duplicates']} / {echo['ack_errors']}", "", "", ""], widths))
-        lines.append(_row(["messages/s offered", ours["messages_per_s"], echo["messages_per_s"], "", "", ""], widths))
-        lines.append(_row(["server CPU (cores)", ours["server_cpu_share"], echo["server_cpu_share"],
-                           "", "", ""], widths))
-        lines.append(_row(["load generator CPU", ours["load_generator_cpu_share"],
-                           echo["load_generator_cpu_share"], "", "", ""], widths))
-        lines.append(_row(["server RSS idle -> peak", f"{ours['server_rss_mb_before_load']:.0f}->"
-                           f"{ours['server_rss_mb_peak']:.0f} MB", f"{echo['server_rss_mb_before_load']:.0f}->"
-                           f"{echo['server_rss_mb_peak']:.0f} MB", "", "", ""], widths))
-        if ours["server_cpu_share"] >= 0.9:
-            lines.append("   ours used a whole core during the load: one Python process (GIL) is saturated, so "
-                         "latency grows while the load lasts")
-        if ours["ack_error_examples"]:
-            lines.append(f"   ack errors (ours): {ours['ack_error_examples']}")
-        setup = ours.get("setup", {})
-        if setup:
-            lines.append(f"   set-up (ours): {s['conversations']} handoffs in {setup['handoff_all_s']:.1f} s "
-                         f"(first {setup['handoff_first_ms']:.0f} ms, last {setup['handoff_last_ms']:.0f} ms), "
-                         f"{s['conversations']} accepts in {setup['accept_all_s']:.1f} s "
-                         f"(first {setup['accept_first_ms']:.0f} ms, last {setup['accept_last_ms']:.0f} ms)")
+        _relay(lines, verdicts, "2", report["relay"], report["settings"])
+    if "relay_big" in report:
+        _relay(lines, verdicts, "2b", report["relay_big"], report["settings_big"])
+    if "capacity" in report:
+        _capacity(lines, verdicts, report["capacity"])
 
     rss = report.get("rss_mb_end") or {}
     bot_rss = report.get("rss_mb_after_bot") or {}

@@ -18,6 +18,7 @@ from handoff import realtime
 from handoff.chat import routing
 from handoff.db import connection_scope, get_or_raise, session_scope
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_tags, clean_text
+from handoff.knowledge.settings import welcome
 from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
 from handoff.tickets import from_chat, lifecycle
@@ -94,6 +95,12 @@ def open_for_visitor(visitor_id: str) -> int:
     the browser presents, and anyone who learns it presents it too. Chats that joined an account are
     reached with the account's log-in session.
     """
+    return _with_visitor(visitor_id, lambda s, c: c.id)
+
+
+def _with_visitor(visitor_id: str, then):
+    """`then(session, conversation)` on the visitor's latest conversation, in the transaction that finds
+    or makes it."""
     for _ in range(2):  # two tabs connecting at once: the loser of the insert race reads the winner's row
         try:
             with session_scope() as s:
@@ -104,7 +111,7 @@ def open_for_visitor(visitor_id: str) -> int:
                     s.flush()
                 if customer.password_hash is not None:
                     raise Forbidden("Please log in to continue this conversation.")
-                return _latest_conversation(s, customer).id
+                return then(s, _latest_conversation(s, customer))
         except IntegrityError:
             continue
     raise ServiceError("Could not start the conversation; please reload the page.")
@@ -114,6 +121,21 @@ def open_for_customer(customer_id: int) -> int:
     with session_scope() as s:
         customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
         return _latest_conversation(s, customer).id
+
+
+def join(visitor_id: str | None, customer_id: int | None, page_url, user_agent: str | None) -> dict:
+    """A widget connecting, in one transaction: the account's or visitor's latest conversation (made on
+    first contact), where and in which browser the widget is open, and the history it shows. A burst of
+    widgets opening at once costs one transaction each, not five."""
+    def joined(s: Session, c: Conversation) -> dict:
+        _note_visit(s, c.id, page_url, user_agent)
+        return _history(s, c)
+
+    if customer_id is not None:
+        with session_scope() as s:
+            customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
+            return joined(s, _latest_conversation(s, customer))
+    return _with_visitor(visitor_id, joined)
 
 
 def close_chat_sockets(conversation_ids: list[int]) -> None:
@@ -147,16 +169,21 @@ def _latest_conversation(s: Session, customer: Customer) -> Conversation:
 
 def history(conversation_id: int) -> dict:
     with session_scope() as s:
-        c = _get(s, conversation_id)
-        return {
-            "conversation_id": c.id,
-            "status": c.status,
-            "agent": {"name": c.agent.name} if c.agent else None,
-            "messages": [message_dict(m) for m in c.messages],
-            # An agent resolved it: the widget asks for a rating until the customer gives one.
-            "can_rate": c.status == "resolved" and c.resolved_at is not None,
-            "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
-        }
+        return _history(s, _get(s, conversation_id))
+
+
+def _history(s: Session, c: Conversation) -> dict:
+    return {
+        "conversation_id": c.id,
+        "customer_id": c.customer_id,
+        "status": c.status,
+        "agent": {"name": c.agent.name} if c.agent else None,
+        "messages": [message_dict(m) for m in c.messages],
+        # An agent resolved it: the widget asks for a rating until the customer gives one.
+        "can_rate": c.status == "resolved" and c.resolved_at is not None,
+        "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
+        "welcome": welcome(s),
+    }
 
 
 def status_of(conversation_id: int) -> str:
@@ -560,11 +587,15 @@ def browser_name(user_agent: str | None) -> str | None:
 
 def note_visit(conversation_id: int, page_url, user_agent: str | None) -> None:
     """Where the widget is open (its page, reported by the browser) and in which browser."""
+    with session_scope() as s:
+        _note_visit(s, conversation_id, page_url, user_agent)
+
+
+def _note_visit(s: Session, conversation_id: int, page_url, user_agent: str | None) -> None:
     page = page_url.strip()[:500] if isinstance(page_url, str) and page_url.startswith(("http://", "https://")) \
         else None
-    with session_scope() as s:
-        s.execute(update(Conversation).where(Conversation.id == conversation_id)
-                  .values(page_url=page, user_agent=(user_agent or "")[:300] or None))
+    s.execute(update(Conversation).where(Conversation.id == conversation_id)
+              .values(page_url=page, user_agent=(user_agent or "")[:300] or None))
 
 
 def may_read(s: Session, agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> Conversation:

@@ -11,7 +11,6 @@ from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 from handoff.chat import conversations
 from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import ServiceError, clean_client_id, clean_email, clean_text, require_dict
-from handoff.knowledge import settings
 from handoff.realtime import conversation_room, publish_typing
 
 log = logging.getLogger("careregistry.sockets.chat")
@@ -41,21 +40,19 @@ class ChatNamespace(Namespace):
         if not current_app.extensions["rates"].hit("chat_connect", request.remote_addr):
             log.info("chat connect refused sid=%s reason=rate", request.sid)
             return False
-        if customer_id is not None:
-            cid = conversations.open_for_customer(customer_id)
-            owner = (customer_id, current_user.session_version)
-        elif isinstance(visitor_id, str) and VISITOR_ID.match(visitor_id):
-            cid = conversations.open_for_visitor(visitor_id)
-            owner = (conversations.customer_of(cid), None)
-        else:
+        if customer_id is None and not (isinstance(visitor_id, str) and VISITOR_ID.match(visitor_id)):
             log.info("chat connect refused sid=%s reason=no-identity", request.sid)
             return False
-        conversations.note_visit(cid, auth.get("page") if isinstance(auth, dict) else None,
-                                 request.headers.get("User-Agent"))
+        history = conversations.join(None if customer_id is not None else visitor_id, customer_id,
+                                     auth.get("page") if isinstance(auth, dict) else None,
+                                     request.headers.get("User-Agent"))
+        cid, owner_id = history["conversation_id"], history.pop("customer_id")
+        # A visitor's chat can join an account later, and a log-in session can end: posts check both.
+        owner = (customer_id, current_user.session_version) if customer_id is not None else (owner_id, None)
         self.conversation_of[request.sid] = cid
-        self.owner_of[request.sid] = owner  # a visitor's chat can join an account; a session can end
+        self.owner_of[request.sid] = owner
         join_room(conversation_room(cid))
-        emit("history", {**conversations.history(cid), "welcome": settings.welcome()})
+        emit("history", history)
         log.info("chat connect sid=%s conversation=%s", request.sid, cid)
         return True
 
