@@ -76,7 +76,7 @@ CAPACITY_ANSWER_MS = 100    # /healthz and agents during a burst, p99
 
 def _capacity(lines: list, verdicts: list, cap: dict) -> None:
     ours, echo, s = cap["ours"], cap["echo"], cap["settings"]
-    widths = [34, 14, 14, 10, 6]
+    widths = [36, 22, 22, 10, 6]
     lines += ["", f"4. Capacity of one process: {s['idle']:,} idle customer sockets and {s['agents']} agents, a burst "
               f"of {s['burst']} at once, then {s['refused']} more at the limit (MAX_CHAT_SOCKETS {s['max_chat_sockets']:,})",
               "   reference: the bare python-socketio echo server, same crowd, served the same way "

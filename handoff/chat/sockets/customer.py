@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 
 from flask import current_app, request
 from flask_login import current_user
@@ -17,6 +18,10 @@ log = logging.getLogger("careregistry.sockets.chat")
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 BUSY = ("Our chat is busy right now, so a person may not reach you here soon. Leave us a message as a "
         "ticket and we will answer by email.")
+# Widgets opening their chat together (a burst after a newsletter, the service's restart) take turns for
+# the database part, a few at a time: the rest wait without using the loop, so an agent's event or
+# /healthz that arrives meanwhile waits for a few connects, not for the whole burst.
+CONNECTING_AT_ONCE = 4
 TOO_FAST = "You are sending messages too fast; this one was not sent. Please wait {wait} and send it again."
 
 
@@ -26,6 +31,7 @@ class ChatNamespace(Namespace):
         self.relay = relay
         self.conversation_of: dict[str, int] = {}  # sid -> conversation id
         self.owner_of: dict[str, tuple[int, int | None]] = {}  # sid -> (customer, session version)
+        self._connecting = threading.BoundedSemaphore(CONNECTING_AT_ONCE)
 
     def on_connect(self, auth=None):
         # A page of another site (ALLOWED_ORIGINS) embeds the widget for anonymous visitors only: the
@@ -43,9 +49,10 @@ class ChatNamespace(Namespace):
         if customer_id is None and not (isinstance(visitor_id, str) and VISITOR_ID.match(visitor_id)):
             log.info("chat connect refused sid=%s reason=no-identity", request.sid)
             return False
-        history = conversations.join(None if customer_id is not None else visitor_id, customer_id,
-                                     auth.get("page") if isinstance(auth, dict) else None,
-                                     request.headers.get("User-Agent"))
+        with self._connecting:
+            history = conversations.join(None if customer_id is not None else visitor_id, customer_id,
+                                         auth.get("page") if isinstance(auth, dict) else None,
+                                         request.headers.get("User-Agent"))
         cid, owner_id = history["conversation_id"], history.pop("customer_id")
         # A visitor's chat can join an account later, and a log-in session can end: posts check both.
         owner = (customer_id, current_user.session_version) if customer_id is not None else (owner_id, None)
