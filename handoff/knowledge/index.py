@@ -32,6 +32,18 @@ class _Entry:
     category: str
 
 
+def release_freed_memory() -> None:
+    """Hand back to the system what a rebuild freed. Its temporaries (every phrasing's embeddings, the
+    calibration's folds) were tens of MB in malloc's arenas, which keep freed memory for reuse: the
+    process stayed ~20 MB larger than it needs after every rebuild."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to do
+
+
 class KnowledgeIndex:
     """The matcher of the enabled FAQs, rebuilt when the stored version moves on.
 
@@ -118,6 +130,8 @@ class KnowledgeIndex:
                      time.perf_counter() - started)
             if calibrated_later:
                 self._start_calibrating()
+            else:
+                release_freed_memory()
         except Exception:
             self._failed = (version, time.monotonic())
             log.exception("faq index rebuild failed version=%s; still answering from version %s, "
@@ -146,6 +160,7 @@ class KnowledgeIndex:
                     return
             done = matcher
             self._log_calibration(version, matcher, *self._calibrate_now(matcher))
+            release_freed_memory()
 
     @staticmethod
     def _calibrate_now(matcher: FaqMatcher):

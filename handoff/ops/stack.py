@@ -48,6 +48,9 @@ class Stack:
             "ACTIONS_TOKEN": os.environ.get("ACTIONS_TOKEN") or _local_secret("actions_token", self.var_dir),
             "RASA_TOKEN": os.environ.get("RASA_TOKEN") or _local_secret("rasa_token", self.var_dir),
             "PYTHONUNBUFFERED": "1",
+            # glibc gives each thread that allocates an arena of its own, which keeps what it freed; the
+            # service's few native threads (encoder, Argon2) need no more than two.
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
             "PUBLIC_URL": self.handoff_url,
         })
         env.update(self.extra_env)
