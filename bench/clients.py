@@ -5,6 +5,7 @@ pay the same client costs.
 """
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -12,6 +13,10 @@ import time
 
 import requests
 import socketio
+
+# python-engineio's client logs "packet queue is empty, aborting" as an error on every ordinary close:
+# thousands of lines at the end of a run, none of them a finding.
+logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
 
 CONNECT_TIMEOUT = 15
 CALL_TIMEOUT = 30

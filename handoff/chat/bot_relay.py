@@ -37,6 +37,10 @@ class BotRelay:
         self.timeout = timeout
         self._http = requests.Session()
         self._http.headers["Authorization"] = f"Bearer {token}"
+        # Keep a connection per conversation being answered at once (urllib3 keeps 10 and opens, then
+        # drops, a fresh one for every request beyond them).
+        self._http.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=64))
+        self._http.mount("https://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=64))
         # One reply at a time per conversation, so answers come out in the order questions went in.
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 
