@@ -87,6 +87,28 @@ class Config:
         self.BACKUP_HOUR = None if env.get("BACKUP_HOUR", "").lower() == "off" else int(_float("BACKUP_HOUR", 3)) % 24
         self.BACKUP_DAILY_KEEP = max(int(_float("BACKUP_DAILY_KEEP", 7)), 1)
         self.BACKUP_WEEKLY_KEEP = max(int(_float("BACKUP_WEEKLY_KEEP", 4)), 0)
+        # Inbound mail. Customers write to INBOUND_ADDRESS (default: MAIL_FROM's address); notifications'
+        # Reply-To is its plus-address support+t<token>@..., which threads a reply onto its ticket.
+        self.INBOUND_ADDRESS = env.get("INBOUND_ADDRESS") or None
+        # Mails one sender may send in an hour before more are recorded and not answered (0: no limit).
+        self.INBOUND_SENDER_HOURLY = int(_float("INBOUND_SENDER_HOURLY", 20))
+        # The SMTP listener a local mail server delivers to; off unless a port is set. Loopback by default.
+        self.INBOUND_SMTP_HOST = env.get("INBOUND_SMTP_HOST", "127.0.0.1")
+        self.INBOUND_SMTP_PORT = int(_float("INBOUND_SMTP_PORT", 0)) or None
+        self.INBOUND_MAX_BYTES = int(_float("INBOUND_MAX_BYTES", 25 * 1024 * 1024))
+        # The mailbox polled over IMAP (TLS always: "ssl" on 993, or "starttls"); off unless IMAP_HOST is set.
+        self.IMAP_HOST = env.get("IMAP_HOST") or None
+        self.IMAP_TLS = env.get("IMAP_TLS", "ssl")
+        self.IMAP_PORT = int(_float("IMAP_PORT", 993 if self.IMAP_TLS == "ssl" else 143))
+        self.IMAP_USER = env.get("IMAP_USER") or None
+        self.IMAP_PASSWORD = env.get("IMAP_PASSWORD") or None
+        self.IMAP_FOLDER = env.get("IMAP_FOLDER", "INBOX")
+        # Where handled mail is moved (created if missing); empty keeps it in IMAP_FOLDER, marked as read.
+        self.IMAP_DONE_FOLDER = env.get("IMAP_DONE_FOLDER", "Processed")
+        # A CA bundle to trust for the IMAP server's certificate (a private CA); default: the system's.
+        self.IMAP_CAFILE = env.get("IMAP_CAFILE") or None
+        # Seconds between polls when the server does not offer IDLE, and the longest IDLE wait.
+        self.IMAP_INTERVAL = _float("IMAP_INTERVAL", 60)
         self.TESTING = False
 
     def as_flask(self) -> dict:

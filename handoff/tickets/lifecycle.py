@@ -165,7 +165,7 @@ def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True,
 def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
     customer = t.customer
     outbox.queue(s, customer.email, kind, ticket=t, customer=customer, name=customer.name or "there",
-                 status_words=STATUS_WORDS, **context)
+                 status_words=STATUS_WORDS, thread=t, **context)
 
 
 def open_ticket(customer_id: int, subject, description, category, priority: str = "normal", *,
@@ -282,15 +282,32 @@ def customer_reply(number: int, customer_id: int, text) -> int:
         t = _ticket(s, number)
         if t.customer_id != customer_id:
             raise NotFound(f"There is no ticket #{number}.")
-        if t.status == "closed":
-            category, subject = t.category, f"Follow-up to #{t.id}: {t.subject}"[:200]
-        else:
-            add_event(s, t, "reply", "customer", text=text)
-            if t.status in ("resolved", "pending"):
-                _set_status(s, t, "open", "customer", notify=False)
-            return t.id
-    return open_ticket(customer_id, subject, text, category, source="portal", actor="customer",
-                       parent_id=number)["number"]
+        return reply_in(s, t, text, source="portal").id
+
+
+def reply_in(s: Session, t: Ticket, text: str, *, source: str, **data) -> Ticket:
+    """A customer's reply in the caller's transaction (the portal's, or a mail's with its record).
+
+    Reopens a resolved or pending ticket; on a closed one it opens a follow-up, which it returns.
+    `data` is kept with the reply (e.g. the mail's full text for staff).
+    """
+    if t.status == "closed":
+        subject = f"Follow-up to #{t.id}: {t.subject}"[:200]
+        return _open(s, t.customer, None, text, t.category, source, "customer", subject=subject,
+                     parent_id=t.id)
+    extra = {"via": source, **data} if source != "portal" else data
+    add_event(s, t, "reply", "customer", text=text, **extra)
+    if t.status in ("resolved", "pending"):
+        _set_status(s, t, "open", "customer", notify=False)
+    return t
+
+
+def open_in(s: Session, customer: Customer, description: str, category: str, *, source: str,
+            subject: str | None = None) -> Ticket:
+    """A ticket the customer opened themselves (e.g. by mail), in the caller's transaction."""
+    if category not in CATEGORIES:
+        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    return _open(s, customer, None, description, category, source, "customer", subject=subject)
 
 
 def rate(number: int, customer_id: int, rating, comment: str | None) -> None:
