@@ -112,7 +112,10 @@ def new_words(text: str) -> str:
         stripped = replies[0].body.strip() if replies else ""
     except Exception:  # the library's guesswork must never cost a mail
         stripped = ""
-    return stripped or text
+    lines = (stripped or text).splitlines()
+    while lines and (not lines[-1].strip() or lines[-1].lstrip().startswith(">")):
+        lines.pop()  # quoted history without an "On ... wrote:" line above it
+    return "\n".join(lines).strip() or text
 
 
 def sanitise(html: str) -> str:
