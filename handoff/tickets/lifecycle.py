@@ -310,6 +310,11 @@ def open_in(s: Session, customer: Customer, description: str, category: str, *, 
     return _open(s, customer, None, description, category, source, "customer", subject=subject)
 
 
+def reply_token(number: int) -> str:
+    with session_scope() as s:
+        return _ticket(s, number).reply_token
+
+
 def rate(number: int, customer_id: int, rating, comment: str | None) -> None:
     if isinstance(rating, str) and rating.isdigit():
         rating = int(rating)
