@@ -109,6 +109,13 @@ class Config:
         self.IMAP_CAFILE = env.get("IMAP_CAFILE") or None
         # Seconds between polls when the server does not offer IDLE, and the longest IDLE wait.
         self.IMAP_INTERVAL = _float("IMAP_INTERVAL", 60)
+        # Files customers and agents attach: where they are kept (outside the web root; backed up with the
+        # database), the largest file and the most files on one message.
+        self.ATTACHMENT_DIR = env.get("ATTACHMENT_DIR") or str(VAR_DIR / "attachments")
+        self.ATTACHMENT_MAX_BYTES = int(_float("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+        self.ATTACHMENT_MAX_COUNT = int(_float("ATTACHMENT_MAX_COUNT", 5))
+        # A request larger than every allowed file together is cut off before it is read.
+        self.MAX_CONTENT_LENGTH = self.ATTACHMENT_MAX_BYTES * self.ATTACHMENT_MAX_COUNT + 1024 * 1024
         self.TESTING = False
 
     def as_flask(self) -> dict:

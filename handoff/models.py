@@ -323,3 +323,19 @@ class InboundMail(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     decided_by: Mapped[str | None] = mapped_column(String(120))  # who accepted or rejected a held mail
+
+
+class Attachment(Base):
+    """A file on a ticket's message; its content is under ATTACHMENT_DIR, named by its SHA-256."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))  # as the sender named it, cleaned; never a path
+    content_type: Mapped[str] = mapped_column(String(100))  # sniffed from the content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # False: on an internal note or held mail
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -18,7 +18,8 @@ from handoff.errors import NotFound
 from handoff.inbound import loops, parsing
 from handoff.inbound.matching import ticket_for
 from handoff.models import Customer, InboundMail, Ticket, utcnow
-from handoff.tickets import from_chat, lifecycle
+from handoff.errors import ServiceError
+from handoff.tickets import attachments, from_chat, lifecycle
 
 log = logging.getLogger("careregistry.inbound")
 MAX_TEXT = 8000
@@ -94,8 +95,10 @@ def _decide(s, record: InboundMail, parsed: parsing.Parsed, envelope: list[str])
             record.status, record.reason = "held", "the sender is not the ticket's customer"
             lifecycle.add_event(s, ticket, "mail_held", "system", public=False, sender=parsed.from_addr)
             return
-        landed = lifecycle.reply_in(s, ticket, text or "(an empty mail)", source="email",
-                                    original=_trimmed(parsed.original), inbound=record.id)
+        uploads, not_kept = _uploads(parsed.files)
+        landed = lifecycle.reply_in(s, ticket, text or "(an empty mail)", source="email", uploads=uploads,
+                                    original=_trimmed(parsed.original), inbound=record.id,
+                                    **({"not_kept": not_kept} if not_kept else {}))
         record.status = "reply" if landed.id == ticket.id else "follow_up"
         record.ticket_id = landed.id
         return
@@ -104,8 +107,25 @@ def _decide(s, record: InboundMail, parsed: parsing.Parsed, envelope: list[str])
     description = text or subject
     category = from_chat.predict_category([{"sender": "customer", "text": f"{subject}\n{description}"}]) \
         or "account"
-    t = lifecycle.open_in(s, customer, description, category, source="email", subject=subject)
+    uploads, not_kept = _uploads(parsed.files)
+    t = lifecycle.open_in(s, customer, description, category, source="email", subject=subject, uploads=uploads,
+                          **({"not_kept": not_kept} if not_kept else {}))
     record.status, record.ticket_id = "ticket", t.id
+
+
+def _uploads(files: list[tuple[str, bytes]]) -> tuple[list, list[str]]:
+    """The mail's files within the limits; the others are named (and stay in the raw mail for admins)."""
+    _max_bytes, max_count = attachments.limits()
+    kept, not_kept = [], []
+    for name, data in files:
+        if len(kept) >= max_count:
+            not_kept.append(f"{attachments.clean_name(name)}: more than {max_count} files")
+            continue
+        try:
+            kept += attachments.check([attachments.Upload(name, data)])
+        except ServiceError as err:
+            not_kept.append(err.message)
+    return kept, not_kept
 
 
 def _words(text: str) -> str:
@@ -150,8 +170,10 @@ def decide_held(inbound_id: int, accept: bool, actor: str) -> dict:
             lifecycle.add_event(s, ticket, "mail_rejected", actor, public=False, sender=record.from_addr)
             return _result(record)
         text = _words(record.text or "") or _words(record.original or "") or "(an empty mail)"
+        uploads, not_kept = _uploads(parsing.parse(record.raw).files)
         landed = lifecycle.reply_in(s, ticket, text, source="email", original=_trimmed(record.original or ""),
-                                    inbound=record.id, sender=record.from_addr, accepted_by=actor)
+                                    inbound=record.id, sender=record.from_addr, accepted_by=actor, uploads=uploads,
+                                    **({"not_kept": not_kept} if not_kept else {}))
         record.status, record.ticket_id = "accepted", landed.id
         log.info("inbound held mail accepted id=%s ticket=%s by=%s", inbound_id, landed.id, actor)
         return _result(record)

@@ -41,6 +41,7 @@ class Parsed:
     original: str  # the whole body as text
     html: str | None  # sanitised, when the mail had HTML
     headers: EmailMessage = field(repr=False, default=None)
+    files: list[tuple[str, bytes]] = field(default_factory=list)  # (name as sent, content)
 
 
 def dedupe_key(raw: bytes, message_id: str | None) -> str:
@@ -83,7 +84,21 @@ def parse(raw: bytes) -> Parsed:
         subject=" ".join(str(msg.get("Subject", "") or "").split()),
         message_id=message_id_of(raw),
         references=_MESSAGE_ID.findall(f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}"),
-        recipients=_recipients(msg), text=new_words(original), original=original, html=html, headers=msg)
+        recipients=_recipients(msg), text=new_words(original), original=original, html=html, headers=msg,
+        files=_files(msg))
+
+
+def _files(msg: EmailMessage) -> list[tuple[str, bytes]]:
+    found = []
+    for number, part in enumerate(msg.iter_attachments(), 1):
+        try:
+            data = part.get_payload(decode=True)
+            if data is None:  # a forwarded mail (message/rfc822): keep it whole
+                data = part.as_bytes()
+            found.append((part.get_filename() or f"attachment-{number}", data))
+        except Exception:  # one broken part must not cost the rest of the mail
+            continue
+    return found
 
 
 def _recipients(msg: EmailMessage) -> list[str]:

@@ -211,9 +211,11 @@ def backup(out: str | None) -> None:
     try:
         backups.take(url, target, progress=lambda line: click.echo(line))
         backups.check(url, target)
+        copied = backups.mirror_files(Path(current_app.config["ATTACHMENT_DIR"]), target.parent)
     except ServiceError as err:
         _fail(err)
     click.echo(f"Backup written and checked: {target}")
+    click.echo(f"Attached files: {copied} new, mirrored in {target.parent / backups.FILES}")
 
 
 @main.command("backup-status")
@@ -254,7 +256,9 @@ def restore(source: str, yes: bool) -> None:
     except ServiceError as err:
         _fail(err)
     upgrade(url)
-    click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else ""))
+    files = backups.restore_files(Path(source).parent, Path(current_app.config["ATTACHMENT_DIR"]))
+    click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else "")
+               + (f" {files} attached files put back." if files else ""))
 
 
 @main.command("service-files", with_appcontext=False)

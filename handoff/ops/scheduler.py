@@ -34,7 +34,7 @@ def backup_job(settings: Config):
     def run_backup() -> None:
         backups.run_due(db.engine().url.render_as_string(hide_password=False), Path(settings.BACKUP_DIR),
                         hour=settings.BACKUP_HOUR, daily_keep=settings.BACKUP_DAILY_KEEP,
-                        weekly_keep=settings.BACKUP_WEEKLY_KEEP)
+                        weekly_keep=settings.BACKUP_WEEKLY_KEEP, files=Path(settings.ATTACHMENT_DIR))
     return run_backup
 
 

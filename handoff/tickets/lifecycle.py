@@ -16,7 +16,7 @@ from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
-from handoff.tickets import from_chat
+from handoff.tickets import attachments, from_chat
 
 log = logging.getLogger("careregistry.tickets")
 REASON_WORDS = {
@@ -157,9 +157,11 @@ def _ticket(s: Session, number: int) -> Ticket:
     return get_or_raise(s, Ticket, number, f"There is no ticket #{number}.")
 
 
-def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True, **data) -> None:
-    s.add(TicketEvent(ticket_id=t.id, kind=kind, actor=actor, public=public, data=data))
+def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True, **data) -> TicketEvent:
+    event = TicketEvent(ticket_id=t.id, kind=kind, actor=actor, public=public, data=data)
+    s.add(event)
     t.updated_at = utcnow()
+    return event
 
 
 def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
@@ -272,42 +274,61 @@ def agent_reply(number: int, author: str, text, internal: bool = False) -> None:
             mail_customer(s, t, "agent_reply", reply=text, author=author)
 
 
-def customer_reply(number: int, customer_id: int, text) -> int:
+def customer_reply(number: int, customer_id: int, text, uploads: list | None = None) -> int:
     """The customer writes on their ticket. Reopens a resolved ticket; a closed one gets a follow-up.
 
-    Returns the number of the ticket the reply landed on.
+    Returns the number of the ticket the reply landed on. Files are checked before anything changes.
     """
-    text = clean_text(text, 8000, "reply")
+    uploads = attachments.check(uploads or [])
+    text = clean_text(text, 8000, "reply") if (isinstance(text, str) and text.strip()) or not uploads \
+        else "Attached: " + ", ".join(u.name for u in uploads)
     with session_scope() as s:
         t = _ticket(s, number)
         if t.customer_id != customer_id:
             raise NotFound(f"There is no ticket #{number}.")
-        return reply_in(s, t, text, source="portal").id
+        return reply_in(s, t, text, source="portal", uploads=uploads).id
 
 
-def reply_in(s: Session, t: Ticket, text: str, *, source: str, **data) -> Ticket:
+def reply_in(s: Session, t: Ticket, text: str, *, source: str, uploads: list | None = None, **data) -> Ticket:
     """A customer's reply in the caller's transaction (the portal's, or a mail's with its record).
 
     Reopens a resolved or pending ticket; on a closed one it opens a follow-up, which it returns.
-    `data` is kept with the reply (e.g. the mail's full text for staff).
+    `data` is kept with the reply (e.g. the mail's full text for staff); `uploads` must be checked already.
     """
     if t.status == "closed":
         subject = f"Follow-up to #{t.id}: {t.subject}"[:200]
-        return _open(s, t.customer, None, text, t.category, source, "customer", subject=subject,
-                     parent_id=t.id)
+        follow_up = _open(s, t.customer, None, text, t.category, source, "customer", subject=subject,
+                          parent_id=t.id)
+        _attach_to_created(s, follow_up, uploads)
+        return follow_up
     extra = {"via": source, **data} if source != "portal" else data
-    add_event(s, t, "reply", "customer", text=text, **extra)
+    event = add_event(s, t, "reply", "customer", text=text, **extra)
+    if uploads:
+        s.flush()
+        attachments.attach_to_event(s, event, attachments.store(s, t, uploads, "customer"))
     if t.status in ("resolved", "pending"):
         _set_status(s, t, "open", "customer", notify=False)
     return t
 
 
 def open_in(s: Session, customer: Customer, description: str, category: str, *, source: str,
-            subject: str | None = None) -> Ticket:
+            subject: str | None = None, uploads: list | None = None, **data) -> Ticket:
     """A ticket the customer opened themselves (e.g. by mail), in the caller's transaction."""
     if category not in CATEGORIES:
         raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
-    return _open(s, customer, None, description, category, source, "customer", subject=subject)
+    t = _open(s, customer, None, description, category, source, "customer", subject=subject)
+    _attach_to_created(s, t, uploads, **data)
+    return t
+
+
+def _attach_to_created(s: Session, t: Ticket, uploads: list | None, **data) -> None:
+    if not uploads and not data:
+        return
+    created = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.kind == "created")).first()
+    if data:
+        created.data = {**(created.data or {}), **data}
+    if uploads:
+        attachments.attach_to_event(s, created, attachments.store(s, t, uploads, "customer"))
 
 
 def reply_token(number: int) -> str:

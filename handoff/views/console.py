@@ -20,7 +20,8 @@ from handoff.chat import canned_replies, conversations
 from handoff.errors import ServiceError, clean_day, clean_int, clean_tags
 from handoff.people import agents
 from handoff.people.auth import staff_required
-from handoff.tickets import lifecycle, queries
+from handoff.tickets import attachments, lifecycle, queries
+from handoff.views import files
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -31,6 +32,13 @@ def _viewer() -> tuple[int, str, bool]:
 
 def _check(number: int) -> None:
     queries.check_staff_access(number, *_viewer())
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@staff_required()
+def attachment(attachment_id: int):
+    viewer = _viewer()
+    return files.send(attachments.for_staff(attachment_id, lambda t: t is not None and queries.may_see(t, *viewer)))
 
 
 @bp.get("/tickets")

@@ -1,4 +1,5 @@
-"""mail: inbound mail kept with what became of it; tickets' reply tokens; outbox mails know their ticket
+"""mail: inbound mail kept with what became of it; tickets' reply tokens; outbox mails know their ticket;
+files attached to tickets
 
 Revision ID: 0007_mail
 Revises: 0006
@@ -41,6 +42,24 @@ def upgrade() -> None:
     op.create_index(op.f('ix_inbound_mail_status'), 'inbound_mail', ['status'], unique=False)
     op.create_index(op.f('ix_inbound_mail_ticket_id'), 'inbound_mail', ['ticket_id'], unique=False)
     op.create_index(op.f('ix_inbound_mail_received_at'), 'inbound_mail', ['received_at'], unique=False)
+    op.create_table('attachments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('uploaded_by', sa.String(length=120), nullable=False),
+    sa.Column('public', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_attachments_ticket_id_tickets')),
+    sa.ForeignKeyConstraint(['event_id'], ['ticket_events.id'], name=op.f('fk_attachments_event_id_ticket_events')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attachments'))
+    )
+    op.create_index(op.f('ix_attachments_ticket_id'), 'attachments', ['ticket_id'], unique=False)
+    op.create_index(op.f('ix_attachments_event_id'), 'attachments', ['event_id'], unique=False)
+    op.create_index(op.f('ix_attachments_sha256'), 'attachments', ['sha256'], unique=False)
     with op.batch_alter_table('outbox') as batch:
         batch.add_column(sa.Column('ticket_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('reply_to', sa.String(length=254), nullable=True))
@@ -64,4 +83,5 @@ def downgrade() -> None:
         batch.drop_index(batch.f('ix_outbox_ticket_id'))
         batch.drop_column('reply_to')
         batch.drop_column('ticket_id')
+    op.drop_table('attachments')
     op.drop_table('inbound_mail')
