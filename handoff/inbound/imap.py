@@ -18,6 +18,7 @@ from imapclient import IMAPClient, SEEN
 from imapclient.exceptions import IMAPClientError
 
 from handoff.inbound import intake
+from handoff.mail import health
 
 log = logging.getLogger("careregistry.inbound")
 BATCH = 50
@@ -104,6 +105,7 @@ def run(app, mailbox: Mailbox, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 count = fetch_once(app, mailbox, client)
+                health.record("fetch", True)
                 failures = 0
                 if count:
                     log.info("imap fetched count=%s", count)
@@ -118,6 +120,14 @@ def run(app, mailbox: Mailbox, stop: threading.Event) -> None:
             _failed("receive", err, failures, stop)
         finally:
             _close(client)
+
+
+def _words(err: Exception) -> str:
+    """The server's own words: imapclient hands them over as the bytes of its response."""
+    text = str(err)
+    if text.startswith(("b'", 'b"')):
+        text = text[2:-1]
+    return text[:300]
 
 
 def _close(client: IMAPClient) -> None:
@@ -146,6 +156,7 @@ def _wait(client: IMAPClient, mailbox: Mailbox, stop: threading.Event) -> None:
 
 def _failed(step: str, err: Exception, failures: int, stop: threading.Event) -> None:
     pause = min(2 ** min(failures, 6), 60)
+    health.record("fetch", False, f"{step}: {type(err).__name__}: {_words(err)}")
     log.warning("imap %s failed attempt=%s retry_in=%ss error=%s", step, failures, pause,
                 f"{type(err).__name__}: {err}"[:300])
     stop.wait(pause)

@@ -14,7 +14,7 @@ from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_day, clean_int
 from handoff.inbound import intake
 from handoff.knowledge import analytics, faqs, settings
-from handoff.mail import outbox
+from handoff.mail import health, outbox
 from handoff.models import CATEGORIES, Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
 from handoff.people.auth import staff_required
@@ -72,7 +72,8 @@ def backup_status() -> dict:
 @staff_required(admin=True)
 def dashboard():
     return render_template("admin.html", agents=agents.list_all(), escalations=escalations(), stats=stats(),
-                           categories=CATEGORIES, backup=backup_status(), welcome=settings.welcome(),
+                           categories=CATEGORIES, backup=backup_status(), mail_health=health.status(),
+                           welcome=settings.welcome(),
                            welcome_default=settings.DEFAULT_WELCOME, welcome_max=settings.MAX_WELCOME)
 
 
