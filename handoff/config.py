@@ -87,9 +87,9 @@ class Config:
         self.BACKUP_HOUR = None if env.get("BACKUP_HOUR", "").lower() == "off" else int(_float("BACKUP_HOUR", 3)) % 24
         self.BACKUP_DAILY_KEEP = max(int(_float("BACKUP_DAILY_KEEP", 7)), 1)
         self.BACKUP_WEEKLY_KEEP = max(int(_float("BACKUP_WEEKLY_KEEP", 4)), 0)
-        # Inbound mail. Customers write to INBOUND_ADDRESS (default: MAIL_FROM's address); notifications'
-        # Reply-To is its plus-address support+t<token>@..., which threads a reply onto its ticket.
-        self.INBOUND_ADDRESS = env.get("INBOUND_ADDRESS") or None
+        # Inbound mail. Customers write to INBOUND_ADDRESS (default: MAIL_FROM's address; both read by
+        # mail/outbox.py, like the SMTP_* settings); notifications' Reply-To is its plus-address
+        # support+t<token>@..., which threads a reply onto its ticket.
         # Mails one sender may send in an hour before more are recorded and not answered (0: no limit).
         self.INBOUND_SENDER_HOURLY = int(_float("INBOUND_SENDER_HOURLY", 20))
         # The SMTP listener a local mail server delivers to; off unless a port is set. Loopback by default.

@@ -75,8 +75,10 @@ class Stack:
             "web": [str(APP_BIN / "gunicorn"), "-k", "gthread", "-w", "1", "--threads", threads,
                     "-b", f"{self.host}:{self.handoff_port}", "--timeout", "120",
                     "--graceful-timeout", "5", "handoff.ops.wsgi:app"],
-            # Customers' mail coming in, when a mailbox or the SMTP listener is configured.
-            **({"mail": [str(APP_BIN / "careregistry"), "inbound"]} if self.inbound_configured() else {}),
+            # Customers' mail coming in, when a mailbox or the SMTP listener is configured. `python -m` from
+            # the project root runs this checkout's code, as gunicorn and the actions do.
+            **({"mail": [str(APP_BIN / "python"), "-m", "handoff.ops.cli", "inbound"]}
+               if self.inbound_configured() else {}),
         }
 
     def inbound_configured(self) -> bool:

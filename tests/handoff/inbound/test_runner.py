@@ -31,15 +31,15 @@ def test_the_supervisor_runs_the_inbound_process_only_when_a_way_in_is_configure
     conf.read_string(supervisord_conf(Stack(var_dir=tmp_path), log_dir=tmp_path, run_dir=tmp_path, foreground=True))
     assert conf.has_section("program:mail") == bool(setting)
     if setting:
-        assert conf["program:mail"]["command"].endswith("careregistry inbound")
+        assert conf["program:mail"]["command"].endswith("-m handoff.ops.cli inbound")
         assert conf["program:mail"]["autorestart"] == "true"
 
 
 def _process(app, tmp_path, **settings) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IMAP_", "INBOUND_"))}
     env.update({"DATABASE_URL": app.config["DATABASE_URL"], "CCR_VAR_DIR": str(tmp_path), **settings})
-    # The checkout's own code (the venv's console script may point at another checkout).
-    return subprocess.Popen([str(APP_BIN / "python"), "-c", "from handoff.ops.cli import main; main()", "inbound"],
+    # The command the supervisor runs (tested above), started here by hand.
+    return subprocess.Popen([str(APP_BIN / "python"), "-m", "handoff.ops.cli", "inbound"],
                             env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
