@@ -238,6 +238,8 @@ class OutboxMail(Base):
     # The ticket a customer's reply to this mail belongs on (found by its Message-ID in In-Reply-To).
     ticket_id: Mapped[int | None] = mapped_column(Integer, index=True)
     reply_to: Mapped[str | None] = mapped_column(String(254))
+    # Stored files sent with the mail: [{"name", "type", "path"}].
+    files: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -56,12 +56,14 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
 
 
 def queue(s: Session, to_addr: str | None, kind: str, *, coalesce_key: str | None = None,
-          hold: timedelta = timedelta(0), thread: Ticket | None = None, **context) -> OutboxMail | None:
+          hold: timedelta = timedelta(0), thread: Ticket | None = None, files: list[dict] | None = None,
+          **context) -> OutboxMail | None:
     """Add a mail to the outbox in the caller's transaction (nothing is queued without an address).
 
     A mail with a `coalesce_key` replaces the unsent, unclaimed mail with that key, and waits `hold`
     before it goes, so a change made and corrected within that time reaches the recipient once.
     A mail with a `thread` is answered onto that ticket: its Reply-To carries the ticket's reply token.
+    `files` ({"name", "type", "path"}) are attached when it is sent.
     """
     if not to_addr:
         return None
@@ -81,7 +83,8 @@ def queue(s: Session, to_addr: str | None, kind: str, *, coalesce_key: str | Non
     mail = OutboxMail(to_addr=to_addr, subject=subject, text=text, html=html, kind=kind,
                       coalesce_key=coalesce_key, next_attempt_at=now + hold,
                       ticket_id=thread.id if thread is not None else None,
-                      reply_to=reply_address(thread.reply_token) if thread is not None else None)
+                      reply_to=reply_address(thread.reply_token) if thread is not None else None,
+                      files=files or None)
     s.add(mail)
     return mail
 
@@ -173,6 +176,11 @@ def _message(mail: OutboxMail) -> EmailMessage:
         msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    for f in mail.files or []:
+        maintype, _, subtype = (f.get("type") or "application/octet-stream").partition("/")
+        # A file the disk lost fails the mail like any unusable content: retrying would not bring it back.
+        msg.add_attachment(Path(f["path"]).read_bytes(), maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=f.get("name") or "file")
     return msg
 
 

@@ -21,7 +21,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handoff.config import VAR_DIR
+from handoff.config import VAR_DIR, Config
 from handoff.db import session_scope
 from handoff.errors import NotFound, ServiceError
 from handoff.models import Attachment, Ticket, TicketEvent
@@ -42,15 +42,24 @@ class Upload(NamedTuple):
     data: bytes
 
 
+def _settings():
+    return current_app.config if has_app_context() else Config().as_flask()
+
+
 def limits() -> tuple[int, int]:
     """(most bytes per file, most files per message), from the settings."""
-    cfg = current_app.config if has_app_context() else {}
+    cfg = _settings()
     return int(cfg.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)), int(cfg.get("ATTACHMENT_MAX_COUNT", 5))
 
 
 def folder() -> Path:
-    cfg = current_app.config if has_app_context() else {}
-    return Path(cfg.get("ATTACHMENT_DIR") or VAR_DIR / "attachments")
+    return Path(_settings().get("ATTACHMENT_DIR") or VAR_DIR / "attachments")
+
+
+def for_mail(kept: list[dict]) -> list[dict]:
+    """What the outbox needs to send stored files with a mail: name, type and where the content is."""
+    return [{"name": k["name"], "type": k["type"], "path": str(folder() / k["sha256"][:2] / k["sha256"])}
+            for k in kept]
 
 
 def sniff(data: bytes) -> str:
@@ -129,7 +138,7 @@ def store(s: Session, ticket: Ticket, uploads: list[Upload], uploaded_by: str, p
         s.add(a)
         s.flush()
         kept.append({"id": a.id, "name": a.name, "type": content_type, "size": a.size,
-                     "preview": content_type in PREVIEW_TYPES})
+                     "preview": content_type in PREVIEW_TYPES, "sha256": a.sha256})
     return kept
 
 

@@ -260,18 +260,24 @@ def set_priority(number: int, priority: str, actor: str) -> dict:
         return ticket_dict(t)
 
 
-def agent_reply(number: int, author: str, text, internal: bool = False) -> None:
-    """A public reply is emailed to the customer; an internal note is never shown to them."""
+def agent_reply(number: int, author: str, text, internal: bool = False, uploads: list | None = None) -> None:
+    """A public reply is emailed to the customer, with its files; an internal note is never shown to them."""
+    uploads = attachments.check(uploads or [])
     text = clean_text(text, 8000, "reply")
     with session_scope() as s:
         t = _ticket(s, number)
         if t.status == "closed":
             raise ServiceError(f"Ticket #{number} is closed.")
-        add_event(s, t, "note" if internal else "reply", author, public=not internal, text=text)
+        event = add_event(s, t, "note" if internal else "reply", author, public=not internal, text=text)
+        kept = []
+        if uploads:
+            s.flush()
+            kept = attachments.store(s, t, uploads, author, public=not internal)
+            attachments.attach_to_event(s, event, kept)
         if not internal:
             if t.status == "new":
                 _set_status(s, t, "open", author, notify=False)
-            mail_customer(s, t, "agent_reply", reply=text, author=author)
+            mail_customer(s, t, "agent_reply", reply=text, author=author, files=attachments.for_mail(kept))
 
 
 def customer_reply(number: int, customer_id: int, text, uploads: list | None = None) -> int:

@@ -85,8 +85,9 @@ def _attempt(number: int, action, success: str):
 @staff_required()
 def reply(number: int):
     internal = request.form.get("internal") in ("1", "on", "true")
+    sent = files.uploads(request.files.getlist("files"))
     return _attempt(number, lambda: lifecycle.agent_reply(number, current_user.name, request.form.get("text"),
-                                                          internal=internal),
+                                                          internal=internal, uploads=sent),
                     "Internal note added." if internal else "Reply sent; the customer is emailed.")
 
 

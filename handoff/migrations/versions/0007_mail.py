@@ -63,6 +63,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox') as batch:
         batch.add_column(sa.Column('ticket_id', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('reply_to', sa.String(length=254), nullable=True))
+        batch.add_column(sa.Column('files', sa.JSON(), nullable=True))
         batch.create_index(batch.f('ix_outbox_ticket_id'), ['ticket_id'], unique=False)
     with op.batch_alter_table('tickets') as batch:
         batch.add_column(sa.Column('reply_token', sa.String(length=32), nullable=True))
@@ -81,6 +82,7 @@ def downgrade() -> None:
         batch.drop_column('reply_token')
     with op.batch_alter_table('outbox') as batch:
         batch.drop_index(batch.f('ix_outbox_ticket_id'))
+        batch.drop_column('files')
         batch.drop_column('reply_to')
         batch.drop_column('ticket_id')
     op.drop_table('attachments')

@@ -113,3 +113,27 @@ def test_a_mailed_photo_lands_with_the_reply_and_an_oversized_one_is_named(app, 
     with session_scope() as s:
         reply = s.scalars(select(TicketEvent).where(TicketEvent.kind == "reply")).one()
         assert "video.bin" in reply.data["not_kept"][0] and "too large" in reply.data["not_kept"][0]
+
+
+def test_an_agents_file_goes_out_with_the_reply_mail_and_a_notes_file_stays_with_staff(app, ann_ticket, make_agent,
+                                                                                       mailbox, deliver):
+    http, number = ann_ticket
+    sam = make_agent()
+    staff = app.test_client()
+    staff.post("/login", data={"email": sam["email"], "password": PASSWORD})
+    deliver()  # the ticket's confirmation, out of the way
+    receipt = b"%PDF-1.4\n% the return label\n"
+    resp = staff.post(f"/console/tickets/{number}/reply", content_type="multipart/form-data", follow_redirects=True,
+                      data={"text": "Print this label, please.", "files": [(io.BytesIO(receipt), "label.pdf")]})
+    assert "Reply sent" in resp.get_data(as_text=True)
+    staff.post(f"/console/tickets/{number}/reply", content_type="multipart/form-data",
+               data={"text": "Fraud check done.", "internal": "1", "files": [(io.BytesIO(png()), "check.png")]})
+    deliver()
+    [sent] = [m for m in mailbox.to("ann@example.com") if "Print this label" in mailbox.text(m)]
+    [part] = list(sent.iter_attachments())
+    assert part.get_filename() == "label.pdf" and part.get_content_type() == "application/pdf"
+    assert part.get_content() == receipt
+    label, note_file = _attachments()
+    assert http.get(f"/portal/attachments/{label.id}").data == receipt
+    assert http.get(f"/portal/attachments/{note_file.id}").status_code == 404
+    assert "check.png" not in http.get(f"/portal/tickets/{number}").get_data(as_text=True)
