@@ -137,15 +137,17 @@ def _trimmed(text: str) -> str:
 
 
 def _customer(s, parsed: parsing.Parsed) -> Customer:
-    """The address's confirmed account, else the customer we already know by it, else a new one.
+    """The address's confirmed account, else the customer an earlier mail from it made, else a new one.
 
-    A new customer gets no password: mailing us proves nothing about who may log in as them.
+    Never a chat visitor who merely typed the address: whoever holds that browser could then ask the
+    bot about the mail's ticket. A new customer gets no password: a mail proves nothing about log-ins.
     """
     found = s.scalar(select(Customer).where(Customer.email == parsed.from_addr,
                                             Customer.password_hash.is_not(None),
                                             Customer.email_verified.is_(True)))
     found = found or s.scalar(select(Customer).where(Customer.email == parsed.from_addr,
                                                      Customer.password_hash.is_(None),
+                                                     Customer.visitor_id.is_(None),
                                                      Customer.merged_into_id.is_(None))
                               .order_by(Customer.id.desc()))
     if found is None:

@@ -93,6 +93,16 @@ def test_a_known_address_gets_its_ticket_on_the_existing_customer(app, register)
         assert t.customer.password_hash is not None and s.query(Customer).count() == 1
 
 
+def test_a_chat_visitor_who_typed_the_address_never_gets_the_mails_ticket(app):
+    with session_scope() as s:
+        s.add(Customer(email="victim@example.org", visitor_id="visitor-of-someone-else-0001"))
+    first = intake.receive(mail("victim@example.org", body="Private matter."), "smtp")
+    second = intake.receive(mail("victim@example.org", body="Another one."), "smtp")
+    with session_scope() as s:
+        owners = {s.get(Ticket, r["ticket"]).customer for r in (first, second)}
+        assert len(owners) == 1 and owners.pop().visitor_id is None  # one mail customer, not the visitor
+
+
 def test_a_reply_to_a_closed_ticket_opens_a_follow_up(app):
     number, token = _ticket()
     lifecycle.set_status(number, "closed", "Sam")
