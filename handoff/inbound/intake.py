@@ -159,11 +159,12 @@ def _customer(s, parsed: parsing.Parsed) -> Customer:
 
 # --- what staff do with held mail, and what admins see ----------------------------------------------
 
-def decide_held(inbound_id: int, accept: bool, actor: str) -> dict:
-    """Accept a held mail as a reply on its ticket (from the address it came from), or reject it."""
+def decide_held(inbound_id: int, accept: bool, actor: str, ticket: int | None = None) -> dict:
+    """Accept a held mail as a reply on its ticket (from the address it came from), or reject it.
+    `ticket`: the ticket the deciding page shows, which the mail must be held on."""
     with session_scope() as s:
         record = s.get(InboundMail, inbound_id)
-        if record is None or record.status != "held":
+        if record is None or record.status != "held" or (ticket is not None and record.ticket_id != ticket):
             raise NotFound("There is no such held mail (maybe someone decided on it already).")
         ticket = s.get(Ticket, record.ticket_id)
         record.decided_by = actor

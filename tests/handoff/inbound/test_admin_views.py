@@ -36,12 +36,31 @@ def test_an_admin_accepts_a_held_reply_from_the_list(app, admin):
     page = admin.get("/admin/inbound").get_data(as_text=True)
     assert "neighbour@example.net" in page and f'data-inbound-id="{held["id"]}"' in page
     timeline = admin.get(f"/console/tickets/{number}").get_data(as_text=True)
-    assert "A mail from neighbour@example.net is held" in timeline
+    assert "A mail from neighbour@example.net was held" in timeline and 'id="held-mail"' in timeline
     resp = admin.post(f"/admin/inbound/{held['id']}/decide", data={"decision": "accept"}, follow_redirects=True)
     assert f"Mail added to ticket #{number}." in resp.get_data(as_text=True)
     timeline = admin.get(f"/console/tickets/{number}").get_data(as_text=True)
     assert "She is away." in timeline and "neighbour@example.net" in timeline
     assert "neighbour@example.net" not in admin.get("/admin/inbound").get_data(as_text=True)  # no longer held
+
+
+def test_an_agent_who_may_see_the_ticket_decides_on_its_held_mail_in_the_ticket_view(app, make_agent):
+    number, token = _ticket()
+    held = intake.receive(mail("neighbour@example.net", f"support+t{token}@example.com", "Re", "She is away."), "smtp")
+    other_number, _ = _ticket()
+    sam = make_agent()
+    agent = app.test_client()
+    agent.post("/login", data={"email": sam["email"], "password": PASSWORD})
+    # Through another ticket's page the mail is not found, and stays held.
+    resp = agent.post(f"/console/tickets/{other_number}/held/{held['id']}", data={"decision": "accept"},
+                      follow_redirects=True)
+    assert "no such held mail" in resp.get_data(as_text=True)
+    page = agent.get(f"/console/tickets/{number}").get_data(as_text=True)
+    assert f'data-inbound-id="{held["id"]}"' in page
+    resp = agent.post(f"/console/tickets/{number}/held/{held['id']}", data={"decision": "reject"},
+                      follow_redirects=True)
+    page = resp.get_data(as_text=True)
+    assert "Mail rejected." in page and 'id="held-mail"' not in page and "was rejected (Sam Agent)" in page
 
 
 def test_staff_can_expand_the_whole_mail_and_the_customer_sees_only_the_new_words(app, admin, register):
