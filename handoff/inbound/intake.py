@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from handoff.db import session_scope
 from handoff.errors import NotFound
@@ -59,7 +59,16 @@ def receive(raw: bytes, source: str, recipients: list[str] | None = None) -> dic
             record.from_addr, record.subject = parsed.from_addr, parsed.subject[:300] or None
             record.original, record.html = parsed.original, parsed.html
             record.text = parsed.text
-            _decide(s, record, parsed, [r.lower() for r in recipients or []])
+            s.flush()
+            try:
+                with s.begin_nested():  # what the mail caused is undone if it fails; the mail itself stays
+                    _decide(s, record, parsed, [r.lower() for r in recipients or []])
+            except (OperationalError, InterfaceError):
+                raise  # the database is away: leave the mail where it is, to try again
+            except Exception as err:  # this mail cannot be taken (and never will): keep it for an admin
+                log.exception("inbound mail not taken id=%s source=%s", record.id, source)
+                record.status, record.ticket_id = "unreadable", None
+                record.reason = f"{type(err).__name__}: {err}"[:500]
             s.flush()
             log.info("inbound mail id=%s source=%s status=%s ticket=%s", record.id, source, record.status,
                      record.ticket_id)

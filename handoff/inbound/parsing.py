@@ -23,6 +23,12 @@ _REPLY_PARSER = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl"])
 _BLOCK_END = re.compile(r"(?i)<\s*(br\s*/?|/p|/div|/li|/tr|/h[1-6]|/blockquote)\s*>")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ADDRESS = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]{1,253}$")
+# Undecodable bytes come through as lone surrogates, and NUL ends strings in PostgreSQL: neither is text.
+_NOT_TEXT = re.compile(r"[\ud800-\udfff\x00]")
+
+
+def _text(value: str) -> str:
+    return _NOT_TEXT.sub("\ufffd", value)
 
 
 class Unreadable(Exception):
@@ -63,7 +69,7 @@ def message_id_of(raw: bytes) -> str | None:
 def parse(raw: bytes) -> Parsed:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     try:
-        name, addr = parseaddr(str(msg.get("From", "")))
+        name, addr = parseaddr(_text(str(msg.get("From", ""))))
     except Exception:
         name, addr = "", ""
     addr = addr.strip().lower()
@@ -78,10 +84,11 @@ def parse(raw: bytes) -> Parsed:
         original = html_to_text(html)
     else:
         original = ""
-    original = original.replace("\r\n", "\n").strip()
+    original = _text(original.replace("\r\n", "\n")).strip()
+    html = _text(html) if html is not None else None
     return Parsed(
         from_addr=addr, from_name=" ".join(name.split())[:120] or None,
-        subject=" ".join(str(msg.get("Subject", "") or "").split()),
+        subject=_text(" ".join(str(msg.get("Subject", "") or "").split())),
         message_id=message_id_of(raw),
         references=_MESSAGE_ID.findall(f"{msg.get('In-Reply-To', '')} {msg.get('References', '')}"),
         recipients=_recipients(msg), text=new_words(original), original=original, html=html, headers=msg,

@@ -199,3 +199,27 @@ def test_the_same_mail_twice_lands_once(app):
     assert second == {**first, "duplicate": True}
     with session_scope() as s:
         assert s.query(Ticket).count() == 1 and s.query(InboundMail).count() == 1
+
+
+def test_a_mail_that_cannot_be_taken_is_kept_as_unreadable_not_retried_forever(app, monkeypatch):
+    number, token = _ticket()
+
+    def broken(*args, **kwargs):
+        raise ValueError("something in this mail trips us up")
+
+    monkeypatch.setattr(lifecycle, "reply_in", broken)
+    raw = mail("ann@example.org", f"support+t{token}@example.com", "Re", "Hello")
+    result = intake.receive(raw, "imap")
+    assert result["status"] == "unreadable" and result["ticket"] is None
+    assert "trips us up" in intake.listing(("unreadable",))[0]["reason"] and intake.raw(result["id"]) == raw
+    assert intake.receive(raw, "imap")["duplicate"]  # taken once: the poller moves on
+
+
+def test_undecodable_bytes_and_nul_become_replacement_characters(app):
+    raw = (b"From: odd@example.org\r\nTo: support@example.com\r\nSubject: caf\xe9 \x00\r\n"
+           b"Message-ID: <odd-1@example.org>\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\nna\xefve \x00 text\r\n")
+    result = intake.receive(raw, "imap")
+    assert result["status"] == "ticket"
+    with session_scope() as s:
+        t = s.get(Ticket, result["ticket"])
+        assert "\x00" not in t.description and "na" in t.description and "\x00" not in t.subject
