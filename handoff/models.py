@@ -150,7 +150,7 @@ class Ticket(Base):
     category: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    source: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | portal | agent
+    source: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | portal | agent | email
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # follow-up of a closed ticket
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # came from a failed bot handoff
