@@ -16,6 +16,8 @@ from handoff.inbound import intake
 from handoff.mail import outbox
 
 log = logging.getLogger("careregistry.inbound")
+# aiosmtpd logs every command of every session at INFO; ours says what became of each mail in one line.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Handler:
