@@ -59,13 +59,14 @@ browser-deps:
 	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium; \
 	  else echo "Browser tests need Debian's chromium: run 'apt-get install chromium' as root."; exit 1; fi; }
 
-# The scale-out tests (tests/scale) start their own PostgreSQL cluster and Redis server from these packages.
+# The scale-out tests (tests/scale) start their own PostgreSQL cluster and Redis server from these packages,
+# the inbound mail tests (tests/handoff/inbound) their own Dovecot IMAP server.
 scale-deps:
-	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; } || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
-	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
-	  else echo "Scale-out tests need Debian's postgresql and redis-server: run 'apt-get install postgresql redis-server' as root."; exit 1; fi \
-	  || { echo "Could not install postgresql and redis-server (see apt's message above); the scale-out tests need them."; exit 1; }; }
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null && [ -x /usr/sbin/dovecot ]; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server dovecot-imapd; \
+	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server dovecot-imapd; \
+	  else echo "Scale-out and inbound mail tests need Debian's postgresql, redis-server and dovecot-imapd: run 'apt-get install postgresql redis-server dovecot-imapd' as root."; exit 1; fi \
+	  || { echo "Could not install postgresql, redis-server and dovecot-imapd (see apt's message above); the scale-out and inbound mail tests need them."; exit 1; }; }
 
 test-actions: $(RASA_STAMP)
 	@echo "==> Custom action tests"

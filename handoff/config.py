@@ -87,6 +87,35 @@ class Config:
         self.BACKUP_HOUR = None if env.get("BACKUP_HOUR", "").lower() == "off" else int(_float("BACKUP_HOUR", 3)) % 24
         self.BACKUP_DAILY_KEEP = max(int(_float("BACKUP_DAILY_KEEP", 7)), 1)
         self.BACKUP_WEEKLY_KEEP = max(int(_float("BACKUP_WEEKLY_KEEP", 4)), 0)
+        # Inbound mail. Customers write to INBOUND_ADDRESS (default: MAIL_FROM's address; both read by
+        # mail/outbox.py, like the SMTP_* settings); notifications' Reply-To is its plus-address
+        # support+t<token>@..., which threads a reply onto its ticket.
+        # Mails one sender may send in an hour before more are recorded and not answered (0: no limit).
+        self.INBOUND_SENDER_HOURLY = int(_float("INBOUND_SENDER_HOURLY", 20))
+        # The SMTP listener a local mail server delivers to; off unless a port is set. Loopback by default.
+        self.INBOUND_SMTP_HOST = env.get("INBOUND_SMTP_HOST", "127.0.0.1")
+        self.INBOUND_SMTP_PORT = int(_float("INBOUND_SMTP_PORT", 0)) or None
+        self.INBOUND_MAX_BYTES = int(_float("INBOUND_MAX_BYTES", 25 * 1024 * 1024))
+        # The mailbox polled over IMAP (TLS always: "ssl" on 993, or "starttls"); off unless IMAP_HOST is set.
+        self.IMAP_HOST = env.get("IMAP_HOST") or None
+        self.IMAP_TLS = env.get("IMAP_TLS", "ssl")
+        self.IMAP_PORT = int(_float("IMAP_PORT", 993 if self.IMAP_TLS == "ssl" else 143))
+        self.IMAP_USER = env.get("IMAP_USER") or None
+        self.IMAP_PASSWORD = env.get("IMAP_PASSWORD") or None
+        self.IMAP_FOLDER = env.get("IMAP_FOLDER", "INBOX")
+        # Where handled mail is moved (created if missing); empty keeps it in IMAP_FOLDER, marked as read.
+        self.IMAP_DONE_FOLDER = env.get("IMAP_DONE_FOLDER", "Processed")
+        # A CA bundle to trust for the IMAP server's certificate (a private CA); default: the system's.
+        self.IMAP_CAFILE = env.get("IMAP_CAFILE") or None
+        # Seconds between polls when the server does not offer IDLE, and the longest IDLE wait.
+        self.IMAP_INTERVAL = _float("IMAP_INTERVAL", 60)
+        # Files customers and agents attach: where they are kept (outside the web root; backed up with the
+        # database), the largest file and the most files on one message.
+        self.ATTACHMENT_DIR = env.get("ATTACHMENT_DIR") or str(VAR_DIR / "attachments")
+        self.ATTACHMENT_MAX_BYTES = int(_float("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+        self.ATTACHMENT_MAX_COUNT = int(_float("ATTACHMENT_MAX_COUNT", 5))
+        # A request larger than every allowed file together is cut off before it is read.
+        self.MAX_CONTENT_LENGTH = self.ATTACHMENT_MAX_BYTES * self.ATTACHMENT_MAX_COUNT + 1024 * 1024
         self.TESTING = False
 
     def as_flask(self) -> dict:

@@ -1,12 +1,14 @@
 """Domain nouns: Customer, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent, Faq,
-FaqPhrasing, CannedReply, and the service's own records (outbox, log-in attempts, FAQ queries)."""
+FaqPhrasing, CannedReply, and the service's own records (outbox, inbound mail, log-in attempts, FAQ queries)."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    LargeBinary,
     DateTime,
     Float,
     ForeignKey,
@@ -29,6 +31,10 @@ TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def new_reply_token() -> str:
+    return secrets.token_hex(10)
 
 
 class Customer(Base):
@@ -144,13 +150,16 @@ class Ticket(Base):
     category: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(16), default="normal")
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
-    source: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | portal | agent
+    source: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | portal | agent | email
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # follow-up of a closed ticket
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # came from a failed bot handoff
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list | None] = mapped_column(JSON, default=list)
+    # The ticket's part of its mails' Reply-To (support+t<token>@...): random, so knowing a ticket's number
+    # is not enough to write on it by mail. Lower-case hex survives mail servers that fold case.
+    reply_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_reply_token)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
@@ -226,6 +235,11 @@ class OutboxMail(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     # Mails with the same key replace each other while unsent ("assigned to Sam", then "to Ann": one mail).
     coalesce_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    # The ticket a customer's reply to this mail belongs on (found by its Message-ID in In-Reply-To).
+    ticket_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    # Stored files sent with the mail: [{"name", "type", "path"}].
+    files: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -285,3 +299,45 @@ class UnansweredQuestion(Base):
     faq_id: Mapped[int | None] = mapped_column(Integer)  # the FAQ an approval created
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+INBOUND_STATUSES = ("ticket", "reply", "follow_up", "held", "accepted", "rejected", "loop", "rate_limited",
+                    "unreadable", "ignored")
+
+
+class InboundMail(Base):
+    """Every mail that came in, whatever became of it: the raw message is kept, so none is ever lost."""
+
+    __tablename__ = "inbound_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The Message-ID (or the raw bytes' hash when it has none): the same mail fetched twice lands once.
+    dedupe_key: Mapped[str] = mapped_column(String(80), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(16))  # imap | smtp | cli
+    from_addr: Mapped[str | None] = mapped_column(String(254), index=True)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str | None] = mapped_column(Text)  # the new part, quotes and signature stripped
+    original: Mapped[str | None] = mapped_column(Text)  # the whole body as text, for staff
+    html: Mapped[str | None] = mapped_column(Text)  # sanitised
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(120))  # who accepted or rejected a held mail
+
+
+class Attachment(Base):
+    """A file on a ticket's message; its content is under ATTACHMENT_DIR, named by its SHA-256."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))  # as the sender named it, cleaned; never a path
+    content_type: Mapped[str] = mapped_column(String(100))  # sniffed from the content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(120))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # False: on an internal note or held mail
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

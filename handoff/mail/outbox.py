@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from handoff.config import PROJECT_ROOT, VAR_DIR, public_url
 from handoff.db import session_scope
-from handoff.models import OutboxMail, utcnow
+from handoff.models import OutboxMail, Ticket, utcnow
 
 log = logging.getLogger("careregistry.mail")
 _templates = Environment(loader=FileSystemLoader(PROJECT_ROOT / "web" / "templates" / "email"),
@@ -56,11 +56,14 @@ def render(kind: str, context: dict) -> tuple[str, str, str]:
 
 
 def queue(s: Session, to_addr: str | None, kind: str, *, coalesce_key: str | None = None,
-          hold: timedelta = timedelta(0), **context) -> OutboxMail | None:
+          hold: timedelta = timedelta(0), thread: Ticket | None = None, files: list[dict] | None = None,
+          **context) -> OutboxMail | None:
     """Add a mail to the outbox in the caller's transaction (nothing is queued without an address).
 
     A mail with a `coalesce_key` replaces the unsent, unclaimed mail with that key, and waits `hold`
     before it goes, so a change made and corrected within that time reaches the recipient once.
+    A mail with a `thread` is answered onto that ticket: its Reply-To carries the ticket's reply token.
+    `files` ({"name", "type", "path"}) are attached when it is sent.
     """
     if not to_addr:
         return None
@@ -78,7 +81,10 @@ def queue(s: Session, to_addr: str | None, kind: str, *, coalesce_key: str | Non
         if replaced:
             log.info("mail coalesced kind=%s key=%s replaced=%s", kind, coalesce_key, replaced)
     mail = OutboxMail(to_addr=to_addr, subject=subject, text=text, html=html, kind=kind,
-                      coalesce_key=coalesce_key, next_attempt_at=now + hold)
+                      coalesce_key=coalesce_key, next_attempt_at=now + hold,
+                      ticket_id=thread.id if thread is not None else None,
+                      reply_to=reply_address(thread.reply_token) if thread is not None else None,
+                      files=files or None)
     s.add(mail)
     return mail
 
@@ -140,20 +146,48 @@ def mail_from() -> str:
     return os.environ.get("MAIL_FROM", formataddr(("Northwind Gadgets Support", "support@example.com")))
 
 
+def support_address() -> str:
+    """The address customers write to (INBOUND_ADDRESS, else MAIL_FROM's address)."""
+    return (os.environ.get("INBOUND_ADDRESS") or parseaddr(mail_from())[1] or "support@example.com").lower()
+
+
+def reply_address(token: str) -> str:
+    """support+t<token>@domain: a reply to this address lands on the token's ticket."""
+    local, _, domain = support_address().rpartition("@")
+    return f"{local.split('+')[0]}+t{token}@{domain}"
+
+
+def message_domain() -> str:
+    return parseaddr(mail_from())[1].rpartition("@")[2] or "careregistry.local"
+
+
+# Our own Message-IDs: <outbox-<id>.<created, to the second>@domain>; a reply names them in In-Reply-To.
+OUR_MESSAGE_ID = re.compile(r"<?outbox-(\d+)\.(\d{14})@([^>\s]+)>?")
+
+
 def _message(mail: OutboxMail) -> EmailMessage:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = mail_from(), mail.to_addr, one_line(mail.subject)
     msg["Message-ID"] = message_id(mail)
+    if mail.reply_to:
+        msg["Reply-To"] = mail.reply_to
+    if mail.kind != "agent_reply":
+        # RFC 3834: notifications are automatic, so well-behaved auto-responders leave them unanswered.
+        msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    for f in mail.files or []:
+        maintype, _, subtype = (f.get("type") or "application/octet-stream").partition("/")
+        # A file the disk lost fails the mail like any unusable content: retrying would not bring it back.
+        msg.add_attachment(Path(f["path"]).read_bytes(), maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=f.get("name") or "file")
     return msg
 
 
 def message_id(mail: OutboxMail) -> str:
     """The same for every attempt at one mail, so a receiver can drop a copy; the creation time and the
     sender's domain keep it unique across installs and across a database started afresh."""
-    domain = parseaddr(mail_from())[1].rpartition("@")[2] or "careregistry.local"
-    return f"<outbox-{mail.id}.{mail.created_at:%Y%m%d%H%M%S}@{domain}>"
+    return f"<outbox-{mail.id}.{mail.created_at:%Y%m%d%H%M%S}@{message_domain()}>"
 
 
 def deliver_due(sender=None, now: datetime | None = None, limit: int = 50) -> int:

@@ -4,6 +4,10 @@ SQLite uses the online backup API (no need to stop anything). PostgreSQL uses pg
 `run_due()` is the daily job: one process at a time (a file lock) takes the day's backup, checks it,
 keeps `daily_keep` daily and `weekly_keep` weekly copies, and records the outcome in `status.json` for
 the admin page. Backups hold every customer's data: files are 0600 in a 0700 folder.
+
+Attached files are content-addressed and never change, so each backup mirrors the attachments folder
+into `attachments/` beside the database copies (new files only): every kept database copy finds its
+files there, and `restore_files()` puts back any that are missing.
 """
 from __future__ import annotations
 
@@ -131,6 +135,39 @@ def check(url: str, path: Path) -> None:
         raise ServiceError(f"{path.name} has no messages table; it is not a complete backup.")
 
 
+FILES = "attachments"
+
+
+def mirror_files(source: Path, folder: Path) -> int:
+    """Copy attached files the backup folder does not hold yet; returns how many were copied."""
+    return _copy_missing(source, folder / FILES)
+
+
+def restore_files(folder: Path, target: Path) -> int:
+    """Put back the attached files the attachments folder lacks, from a backup folder's mirror."""
+    return _copy_missing(folder / FILES, target)
+
+
+def _copy_missing(source: Path, target: Path) -> int:
+    if not source.is_dir():
+        return 0
+    copied = 0
+    for path in source.glob("??/*"):
+        if path.name.startswith(".") or not path.is_file():
+            continue  # a file still being written
+        dest = target / path.parent.name / path.name
+        if dest.exists():
+            continue
+        dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target.chmod(0o700)
+        staged = dest.with_name(f".{path.name}.copy")
+        _private(staged)
+        shutil.copyfile(path, staged)
+        staged.replace(dest)
+        copied += 1
+    return copied
+
+
 def read_status(folder: Path) -> dict:
     """{"last_run": {...}, "last_good": {...}} as the job last wrote it; {} before its first run."""
     try:
@@ -160,7 +197,7 @@ def _due(status: dict, now: datetime, hour: int) -> bool:
 
 
 def run_due(url: str, folder: Path, *, hour: int = 3, daily_keep: int = 7, weekly_keep: int = 4,
-            now: datetime | None = None) -> dict | None:
+            now: datetime | None = None, files: Path | None = None) -> dict | None:
     """Take, check and rotate the day's backup if it is due and no other process is at it.
 
     Returns what was recorded, or None when there was nothing to do.
@@ -176,17 +213,19 @@ def run_due(url: str, folder: Path, *, hour: int = 3, daily_keep: int = 7, weekl
         status = read_status(folder)  # read under the lock: a run that just finished counts
         if not _due(status, now, hour):
             return None
-        return _run(url, folder, now, status, daily_keep, weekly_keep)
+        return _run(url, folder, now, status, daily_keep, weekly_keep, files)
     finally:
         os.close(fd)  # releases the lock
 
 
-def _run(url: str, folder: Path, now: datetime, status: dict, daily_keep: int, weekly_keep: int) -> dict:
+def _run(url: str, folder: Path, now: datetime, status: dict, daily_keep: int, weekly_keep: int,
+         files: Path | None = None) -> dict:
     target = folder / f"auto-{now:%Y%m%d-%H%M%S}{'.db' if _sqlite_path(url) else '.dump'}"
     started = time.monotonic()
     try:
         take(url, target, progress=lambda _line: None)
         check(url, target)
+        copied = mirror_files(files, folder) if files is not None else 0
     except Exception as err:  # recorded and shown to admins; the job is tried again in an hour
         target.unlink(missing_ok=True)
         error = err.message if isinstance(err, ServiceError) else f"{type(err).__name__}: {err}"
@@ -194,7 +233,7 @@ def _run(url: str, folder: Path, now: datetime, status: dict, daily_keep: int, w
         log.error("backup failed error=%s", run["error"])
     else:
         run = {"at": now.isoformat(), "ok": True, "file": target.name, "bytes": target.stat().st_size,
-               "seconds": round(time.monotonic() - started, 1)}
+               "seconds": round(time.monotonic() - started, 1), "files_copied": copied}
         status["last_good"] = run
         removed = prune(folder, daily_keep, weekly_keep)
         log.info("backup taken file=%s bytes=%s seconds=%s removed=%s", target.name, run["bytes"], run["seconds"],

@@ -162,6 +162,39 @@ def faq_eval_command(kb: str, queries: str, tune_path: str | None, answer_thresh
     click.echo(json.dumps(report, indent=2))
 
 
+@main.command("inbound")
+def inbound() -> None:
+    """Take in customers' mail: the SMTP listener (INBOUND_SMTP_PORT) and the IMAP poller (IMAP_HOST)."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from handoff.inbound import runner
+
+    app = current_app._get_current_object()
+    problems = runner.problems(app.config)
+    if problems:
+        for problem in problems:
+            click.secho(f"Error: {problem}", fg="red", err=True)
+        sys.exit(1)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    runner.serve(app, stop)
+
+
+@main.command("receive-mail")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def receive_mail(path: str) -> None:
+    """Take one mail from a file (.eml), as if it had arrived: for a mail server's pipe or a lost message."""
+    from handoff.inbound import intake
+
+    result = intake.receive(Path(path).read_bytes(), "cli")
+    click.echo(f"{'Already taken' if result['duplicate'] else 'Taken'}: {result['status']}"
+               + (f", ticket #{result['ticket']}" if result["ticket"] else "") + ".")
+
+
 @main.command("backup")
 @click.option("--out", type=click.Path(dir_okay=False), help="Where to write it (default: BACKUP_DIR, var/backups/).")
 def backup(out: str | None) -> None:
@@ -178,9 +211,11 @@ def backup(out: str | None) -> None:
     try:
         backups.take(url, target, progress=lambda line: click.echo(line))
         backups.check(url, target)
+        copied = backups.mirror_files(Path(current_app.config["ATTACHMENT_DIR"]), target.parent)
     except ServiceError as err:
         _fail(err)
     click.echo(f"Backup written and checked: {target}")
+    click.echo(f"Attached files: {copied} new, mirrored in {target.parent / backups.FILES}")
 
 
 @main.command("backup-status")
@@ -221,7 +256,9 @@ def restore(source: str, yes: bool) -> None:
     except ServiceError as err:
         _fail(err)
     upgrade(url)
-    click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else ""))
+    files = backups.restore_files(Path(source).parent, Path(current_app.config["ATTACHMENT_DIR"]))
+    click.echo(f"Restored from {source}." + (f" The replaced database is kept at {kept}." if kept else "")
+               + (f" {files} attached files put back." if files else ""))
 
 
 @main.command("service-files", with_appcontext=False)

@@ -1,4 +1,5 @@
-"""Background jobs of a serving process: deliver the outbox, run the ticket automations, back up daily.
+"""Background jobs of a serving process: deliver the outbox, run the ticket automations, back up daily,
+tell admins when mail has stopped flowing.
 
 All are safe to run in several processes at once: mails are claimed before sending, every automation is
 a conditional change, and the backup takes a file lock, so nothing is done twice.
@@ -14,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from handoff import db
 from handoff.config import Config
-from handoff.mail import outbox
+from handoff.mail import health, outbox
 from handoff.ops import backups
 from handoff.realtime import off_the_loop
 from handoff.tickets import automations
@@ -37,7 +38,8 @@ def backup_job(settings: Config):
         # Copying and checking the database is seconds of disk and CPU: on a thread of its own, not the loop.
         url = db.engine().url.render_as_string(hide_password=False)
         off_the_loop(functools.partial(backups.run_due, url, Path(settings.BACKUP_DIR), hour=settings.BACKUP_HOUR,
-                                       daily_keep=settings.BACKUP_DAILY_KEEP, weekly_keep=settings.BACKUP_WEEKLY_KEEP))
+                                       daily_keep=settings.BACKUP_DAILY_KEEP, weekly_keep=settings.BACKUP_WEEKLY_KEEP,
+                                       files=Path(settings.ATTACHMENT_DIR)))
     return run_backup
 
 
@@ -56,6 +58,7 @@ def start() -> BackgroundScheduler:
     scheduler.add_job(_guarded(outbox.deliver_due), "interval", seconds=float(os.environ.get("MAIL_INTERVAL", 10)),
                       max_instances=1, coalesce=True)
     scheduler.add_job(_guarded(run_automations), "interval", minutes=10, max_instances=1, coalesce=True)
+    scheduler.add_job(_guarded(health.alert_admins), "interval", minutes=5, max_instances=1, coalesce=True)
     settings = Config()
     if settings.BACKUP_HOUR is not None:  # a cheap check every 10 minutes; the backup itself once a day
         scheduler.add_job(_guarded(backup_job(settings)), "interval", minutes=10, max_instances=1, coalesce=True)

@@ -1,4 +1,4 @@
-"""The three processes of a running installation and their settings, for `make run`, tests and benchmarks.
+"""The processes of a running installation (three, and a fourth for inbound mail when configured) and their settings, for `make run`, tests and benchmarks.
 
 One function builds the commands, so the launcher, the end-to-end tests and the benchmarks start exactly
 the same stack.
@@ -79,7 +79,15 @@ class Stack:
             "web": [str(APP_BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections", connections,
                     "-b", f"{self.host}:{self.handoff_port}", "--timeout", "120",
                     "--graceful-timeout", "5", "handoff.ops.wsgi:app"],
+            # Customers' mail coming in, when a mailbox or the SMTP listener is configured. `python -m` from
+            # the project root runs this checkout's code, as gunicorn and the actions do.
+            **({"mail": [str(APP_BIN / "python"), "-m", "handoff.ops.cli", "inbound"]}
+               if self.inbound_configured() else {}),
         }
+
+    def inbound_configured(self) -> bool:
+        env = self.env()
+        return bool(env.get("IMAP_HOST") or env.get("INBOUND_SMTP_PORT"))
 
     def shell_commands(self) -> dict[str, str]:
         return {name: shlex.join(argv) for name, argv in self.commands().items()}

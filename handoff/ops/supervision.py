@@ -21,10 +21,10 @@ from handoff.ops.stack import APP_BIN, RunningStack, Stack
 
 # Stopped in this order at shut-down (supervisord stops the highest priority first): the service first,
 # so no customer's message is accepted while the bot behind it is going away.
-PRIORITY = {"rasa": 100, "actions": 200, "web": 300}
+PRIORITY = {"rasa": 100, "actions": 200, "mail": 250, "web": 300}
 # Seconds a process must stay up to count as started. Dying sooner is a failed start, retried after
 # 1, 2, 3, ... s (supervisord's back-off); after START_RETRIES failed starts in a row it gives up.
-START_SECONDS = {"rasa": 20, "actions": 5, "web": 5}
+START_SECONDS = {"rasa": 20, "actions": 5, "mail": 5, "web": 5}
 START_RETRIES = 100
 STOP_WAIT = 15
 

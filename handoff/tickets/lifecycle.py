@@ -16,7 +16,7 @@ from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
-from handoff.tickets import from_chat
+from handoff.tickets import attachments, from_chat
 
 log = logging.getLogger("careregistry.tickets")
 REASON_WORDS = {
@@ -157,15 +157,17 @@ def _ticket(s: Session, number: int) -> Ticket:
     return get_or_raise(s, Ticket, number, f"There is no ticket #{number}.")
 
 
-def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True, **data) -> None:
-    s.add(TicketEvent(ticket_id=t.id, kind=kind, actor=actor, public=public, data=data))
+def add_event(s: Session, t: Ticket, kind: str, actor: str, public: bool = True, **data) -> TicketEvent:
+    event = TicketEvent(ticket_id=t.id, kind=kind, actor=actor, public=public, data=data)
+    s.add(event)
     t.updated_at = utcnow()
+    return event
 
 
 def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
     customer = t.customer
     outbox.queue(s, customer.email, kind, ticket=t, customer=customer, name=customer.name or "there",
-                 status_words=STATUS_WORDS, **context)
+                 status_words=STATUS_WORDS, thread=t, **context)
 
 
 def open_ticket(customer_id: int, subject, description, category, priority: str = "normal", *,
@@ -258,39 +260,86 @@ def set_priority(number: int, priority: str, actor: str) -> dict:
         return ticket_dict(t)
 
 
-def agent_reply(number: int, author: str, text, internal: bool = False) -> None:
-    """A public reply is emailed to the customer; an internal note is never shown to them."""
+def agent_reply(number: int, author: str, text, internal: bool = False, uploads: list | None = None) -> None:
+    """A public reply is emailed to the customer, with its files; an internal note is never shown to them."""
+    uploads = attachments.check(uploads or [])
     text = clean_text(text, 8000, "reply")
     with session_scope() as s:
         t = _ticket(s, number)
         if t.status == "closed":
             raise ServiceError(f"Ticket #{number} is closed.")
-        add_event(s, t, "note" if internal else "reply", author, public=not internal, text=text)
+        event = add_event(s, t, "note" if internal else "reply", author, public=not internal, text=text)
+        kept = []
+        if uploads:
+            s.flush()
+            kept = attachments.store(s, t, uploads, author, public=not internal)
+            attachments.attach_to_event(s, event, kept)
         if not internal:
             if t.status == "new":
                 _set_status(s, t, "open", author, notify=False)
-            mail_customer(s, t, "agent_reply", reply=text, author=author)
+            mail_customer(s, t, "agent_reply", reply=text, author=author, files=attachments.for_mail(kept))
 
 
-def customer_reply(number: int, customer_id: int, text) -> int:
+def customer_reply(number: int, customer_id: int, text, uploads: list | None = None) -> int:
     """The customer writes on their ticket. Reopens a resolved ticket; a closed one gets a follow-up.
 
-    Returns the number of the ticket the reply landed on.
+    Returns the number of the ticket the reply landed on. Files are checked before anything changes.
     """
-    text = clean_text(text, 8000, "reply")
+    uploads = attachments.check(uploads or [])
+    text = clean_text(text, 8000, "reply") if (isinstance(text, str) and text.strip()) or not uploads \
+        else "Attached: " + ", ".join(u.name for u in uploads)
     with session_scope() as s:
         t = _ticket(s, number)
         if t.customer_id != customer_id:
             raise NotFound(f"There is no ticket #{number}.")
-        if t.status == "closed":
-            category, subject = t.category, f"Follow-up to #{t.id}: {t.subject}"[:200]
-        else:
-            add_event(s, t, "reply", "customer", text=text)
-            if t.status in ("resolved", "pending"):
-                _set_status(s, t, "open", "customer", notify=False)
-            return t.id
-    return open_ticket(customer_id, subject, text, category, source="portal", actor="customer",
-                       parent_id=number)["number"]
+        return reply_in(s, t, text, source="portal", uploads=uploads).id
+
+
+def reply_in(s: Session, t: Ticket, text: str, *, source: str, uploads: list | None = None, **data) -> Ticket:
+    """A customer's reply in the caller's transaction (the portal's, or a mail's with its record).
+
+    Reopens a resolved or pending ticket; on a closed one it opens a follow-up, which it returns.
+    `data` is kept with the reply (e.g. the mail's full text for staff); `uploads` must be checked already.
+    """
+    if t.status == "closed":
+        subject = f"Follow-up to #{t.id}: {t.subject}"[:200]
+        follow_up = _open(s, t.customer, None, text, t.category, source, "customer", subject=subject,
+                          parent_id=t.id)
+        _attach_to_created(s, follow_up, uploads)
+        return follow_up
+    extra = {"via": source, **data} if source != "portal" else data
+    event = add_event(s, t, "reply", "customer", text=text, **extra)
+    if uploads:
+        s.flush()
+        attachments.attach_to_event(s, event, attachments.store(s, t, uploads, "customer"))
+    if t.status in ("resolved", "pending"):
+        _set_status(s, t, "open", "customer", notify=False)
+    return t
+
+
+def open_in(s: Session, customer: Customer, description: str, category: str, *, source: str,
+            subject: str | None = None, uploads: list | None = None, **data) -> Ticket:
+    """A ticket the customer opened themselves (e.g. by mail), in the caller's transaction."""
+    if category not in CATEGORIES:
+        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    t = _open(s, customer, None, description, category, source, "customer", subject=subject)
+    _attach_to_created(s, t, uploads, **data)
+    return t
+
+
+def _attach_to_created(s: Session, t: Ticket, uploads: list | None, **data) -> None:
+    if not uploads and not data:
+        return
+    created = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id, TicketEvent.kind == "created")).first()
+    if data:
+        created.data = {**(created.data or {}), **data}
+    if uploads:
+        attachments.attach_to_event(s, created, attachments.store(s, t, uploads, "customer"))
+
+
+def reply_token(number: int) -> str:
+    with session_scope() as s:
+        return _ticket(s, number).reply_token
 
 
 def rate(number: int, customer_id: int, rating, comment: str | None) -> None:

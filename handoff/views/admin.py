@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from handoff.chat import canned_replies, conversations, reports
 from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_day, clean_int
+from handoff.inbound import intake
 from handoff.knowledge import analytics, faqs, settings
-from handoff.mail import outbox
+from handoff.mail import health, outbox
 from handoff.models import CATEGORIES, Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
 from handoff.people.auth import staff_required
@@ -71,7 +72,8 @@ def backup_status() -> dict:
 @staff_required(admin=True)
 def dashboard():
     return render_template("admin.html", agents=agents.list_all(), escalations=escalations(), stats=stats(),
-                           categories=CATEGORIES, backup=backup_status(), welcome=settings.welcome(),
+                           categories=CATEGORIES, backup=backup_status(), mail_health=health.status(),
+                           welcome=settings.welcome(),
                            welcome_default=settings.DEFAULT_WELCOME, welcome_max=settings.MAX_WELCOME)
 
 
@@ -155,6 +157,45 @@ def set_active(agent_id: int):
 def sent_mail():
     """The mail the service sent or is trying to send (with no SMTP server, this is where the demo's go)."""
     return render_template("admin/mail.html", mails=outbox.recent())
+
+
+INBOUND_VIEWS = {"held": ("held",), "unreadable": ("unreadable",), "refused": ("loop", "rate_limited"),
+                 "all": None}
+
+
+@bp.get("/inbound", endpoint="inbound")
+@staff_required(admin=True)
+def inbound_mail():
+    """Mail that came in: held for a decision, could not be read, refused as automatic, or all of it."""
+    view = request.args.get("status", "held")
+    if view not in INBOUND_VIEWS:
+        view = "held"
+    return render_template("admin/inbound.html", mails=intake.listing(INBOUND_VIEWS[view]), view=view,
+                           views=list(INBOUND_VIEWS))
+
+
+@bp.get("/inbound/<int:inbound_id>/raw")
+@staff_required(admin=True)
+def inbound_raw(inbound_id: int):
+    """The mail exactly as it came, as a download: it is the sender's content, never shown as a page."""
+    return Response(intake.raw(inbound_id), mimetype="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="inbound-{inbound_id}.eml"',
+        "X-Content-Type-Options": "nosniff"})
+
+
+@bp.post("/inbound/<int:inbound_id>/decide")
+@staff_required(admin=True)
+def inbound_decide(inbound_id: int):
+    decision = request.form.get("decision")
+    if decision not in ("accept", "reject"):
+        flash("Choose accept or reject.", "error")
+        return redirect(url_for("admin.inbound"))
+    try:
+        result = intake.decide_held(inbound_id, decision == "accept", current_user.name)
+        flash(f"Mail added to ticket #{result['ticket']}." if decision == "accept" else "Mail rejected.", "success")
+    except ServiceError as err:
+        flash(err.message, "error")
+    return redirect(url_for("admin.inbound"))
 
 
 def _report_from_args() -> dict:

@@ -20,7 +20,9 @@ from handoff.chat import canned_replies, conversations
 from handoff.errors import ServiceError, clean_day, clean_int, clean_tags
 from handoff.people import agents
 from handoff.people.auth import staff_required
-from handoff.tickets import lifecycle, queries
+from handoff.inbound import intake
+from handoff.tickets import attachments, lifecycle, queries
+from handoff.views import files
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -31,6 +33,13 @@ def _viewer() -> tuple[int, str, bool]:
 
 def _check(number: int) -> None:
     queries.check_staff_access(number, *_viewer())
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@staff_required()
+def attachment(attachment_id: int):
+    viewer = _viewer()
+    return files.send(attachments.for_staff(attachment_id, lambda t: t is not None and queries.may_see(t, *viewer)))
 
 
 @bp.get("/tickets")
@@ -53,6 +62,7 @@ def ticket(number: int):
     if detail["conversation_id"]:
         transcript = conversations.conversation_for_agent(0, detail["conversation_id"], admin=True)["messages"]
     return render_template("console/ticket.html", ticket=detail, statuses=lifecycle.TRANSITIONS,
+                           held=intake.listing(("held",), ticket_id=number),
                            priorities=lifecycle.PRIORITIES, agent=current_user, transcript=transcript,
                            agents=[a for a in agents.list_all() if a["active"]] if current_user.is_admin else [])
 
@@ -77,9 +87,19 @@ def _attempt(number: int, action, success: str):
 @staff_required()
 def reply(number: int):
     internal = request.form.get("internal") in ("1", "on", "true")
+    sent = files.uploads(request.files.getlist("files"))
     return _attempt(number, lambda: lifecycle.agent_reply(number, current_user.name, request.form.get("text"),
-                                                          internal=internal),
+                                                          internal=internal, uploads=sent),
                     "Internal note added." if internal else "Reply sent; the customer is emailed.")
+
+
+@bp.post("/tickets/<int:number>/held/<int:inbound_id>")
+@staff_required()
+def held_mail(number: int, inbound_id: int):
+    """Accept or reject a reply held because someone other than the customer sent it."""
+    accept = request.form.get("decision") == "accept"
+    return _attempt(number, lambda: intake.decide_held(inbound_id, accept, current_user.name, ticket=number),
+                    "Mail added to the ticket." if accept else "Mail rejected.")
 
 
 @bp.post("/tickets/<int:number>/status")

@@ -27,7 +27,9 @@ from handoff.errors import ServiceError
 from handoff.models import CATEGORIES, Conversation
 from handoff.people import customers
 from handoff.people.auth import CustomerUser, client_address, customer_required, end_session
-from handoff.tickets import lifecycle, queries
+from handoff.tickets import attachments, lifecycle, queries
+from handoff.views import files
+from handoff.views.files import uploads
 from handoff.views.limits import TooFast, limited, login_allowed, login_failed, rates
 from handoff.views.pages import safe_local_url
 
@@ -205,7 +207,8 @@ def ticket(number: int):
 @limited("ticket_reply")
 def reply(number: int):
     try:
-        landed = lifecycle.customer_reply(number, current_user.customer_id, request.form.get("text"))
+        landed = lifecycle.customer_reply(number, current_user.customer_id, request.form.get("text"),
+                                          uploads(request.files.getlist("files")))
     except ServiceError as err:
         if err.status == 404:
             raise
@@ -214,6 +217,12 @@ def reply(number: int):
     if landed != number:
         flash(f"Ticket #{number} is closed, so we opened follow-up #{landed} for your message.", "success")
     return redirect(url_for("portal.ticket", number=landed))
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@customer_required
+def attachment(attachment_id: int):
+    return files.send(attachments.for_customer(attachment_id, current_user.customer_id))
 
 
 @bp.post("/tickets/<int:number>/rate")

@@ -27,12 +27,14 @@ def stack(tmp_path_factory):
         pytest.fail("No trained model at models/current.tar.gz: run `make model` (make test does it).")
     var = tmp_path_factory.mktemp("stack")
     mailbox = Mailbox()  # a real SMTP server on loopback receives the service's mail
+    inbound_port = free_port()  # and the service's own SMTP listener takes customers' mail
     config = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
                    extra_env={"RASA_TIMEOUT": "4", "DATABASE_URL": f"sqlite:///{var / 'e2e.db'}",
                               "HANDOFF_CONNECTIONS": "1000", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
-                              "MAIL_INTERVAL": "1"})
+                              "MAIL_INTERVAL": "1", "INBOUND_SMTP_PORT": str(inbound_port)})
     with SupervisedStack(config) as running:
         running.mailbox = mailbox
+        running.inbound_port = inbound_port
         # Rasa starts in about 15 s on two free cores; E2E_START_TIMEOUT allows for busy ones.
         if wait_healthy(config.handoff_url, timeout=float(os.environ.get("E2E_START_TIMEOUT", 240)),
                         progress=lambda m: None) is None:

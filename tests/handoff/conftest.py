@@ -44,7 +44,7 @@ def service_app(database_url: str, rasa: FakeRasa, **settings):
 
 @pytest.fixture
 def app(tmp_path, fake_rasa):
-    return service_app(f"sqlite:///{tmp_path / 'test.db'}", fake_rasa)
+    return service_app(f"sqlite:///{tmp_path / 'test.db'}", fake_rasa, ATTACHMENT_DIR=str(tmp_path / "attachments"))
 
 
 @pytest.fixture

@@ -282,3 +282,25 @@ def test_restore_drill_on_postgresql(tmp_path, fake_rasa):
         assert contents(fresh) == contents(url)
     finally:
         pg.stop()
+
+
+def test_attached_files_are_backed_up_beside_the_database_and_put_back_on_restore(app, tmp_path):
+    import stat
+    from pathlib import Path
+
+    from handoff.ops import backups as backup_module
+    from handoff.tickets import attachments
+
+    files = Path(app.config["ATTACHMENT_DIR"])
+    with app.app_context():
+        digest = attachments._write(b"%PDF-1.4 the receipt")
+    result = run(app, "backup", "--out", str(tmp_path / "b" / "b.db"))
+    assert result.exit_code == 0 and "Attached files: 1 new" in result.output
+    mirrored = tmp_path / "b" / backup_module.FILES / digest[:2] / digest
+    assert mirrored.read_bytes() == b"%PDF-1.4 the receipt" and stat.S_IMODE(mirrored.stat().st_mode) == 0o600
+    assert backup_module.mirror_files(files, tmp_path / "b") == 0  # the next backup copies only new files
+    (files / digest[:2] / digest).unlink()  # the disk lost it
+    result = run(app, "restore", str(tmp_path / "b" / "b.db"), "--yes")
+    assert result.exit_code == 0 and "1 attached files put back" in result.output
+    assert (files / digest[:2] / digest).read_bytes() == b"%PDF-1.4 the receipt"
+    assert backup_module.run_due(app.config["DATABASE_URL"], tmp_path / "daily", now=DAY1, files=files)["files_copied"] == 1

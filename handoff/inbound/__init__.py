@@ -1,0 +1,1 @@
+"""Inbound email: mail from customers becomes tickets and replies, by IMAP polling or an SMTP listener."""
