@@ -594,8 +594,11 @@ def note_visit(conversation_id: int, page_url, user_agent: str | None) -> None:
 def _note_visit(s: Session, conversation_id: int, page_url, user_agent: str | None) -> None:
     page = page_url.strip()[:500] if isinstance(page_url, str) and page_url.startswith(("http://", "https://")) \
         else None
+    # Not a change of the conversation: updated_at stays, or a widget reconnecting after a restart would
+    # look like another process's claim and its unanswered question would never be relayed again.
     s.execute(update(Conversation).where(Conversation.id == conversation_id)
-              .values(page_url=page, user_agent=(user_agent or "")[:300] or None))
+              .values(page_url=page, user_agent=(user_agent or "")[:300] or None,
+                      updated_at=Conversation.updated_at))
 
 
 def may_read(s: Session, agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> Conversation:

@@ -42,7 +42,10 @@ def test_unanswered_messages_are_relayed_again_once_in_order(app, fake_rasa):
     conversations.post_bot_message(answered, "Hi! How can I help?")
     retyped = acknowledged_then_died("visitor-retyped-1", "is anyone there?")
     restarted = restart()
-    # After the restart, before the replay: the customer asks again and the new process answers that.
+    # After the restart, before the replay: every widget reconnects (noting its page and browser) ...
+    for visitor in ("visitor-lost-1", "visitor-fine-1", "visitor-retyped-1"):
+        conversations.join(visitor, None, "https://shop.example/orders", "Firefox")
+    # ... and one customer asks again, which the new process answers.
     conversations.post_customer_message(retyped, "hello??", "retyped-after")
     conversations.post_bot_message(retyped, "Hi! How can I help?")
 
