@@ -16,13 +16,13 @@ SOCKET_BODY_LIMIT = 64 * 1024
 
 def configure_logging() -> None:
     """key=value lines, so logs can be grepped by field."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at INFO: two lines every 10 s from an idle outbox.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     if logging.getLogger().handlers:
         return
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # APScheduler logs every run of every job at INFO: two lines every 10 s from an idle outbox.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
