@@ -74,9 +74,10 @@ def _state() -> dict:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
-@given(steps=st.lists(ops, min_size=5, max_size=30), skills=st.lists(st.sets(st.sampled_from(TOPICS)),
-                                                                    min_size=AGENTS, max_size=AGENTS))
-def test_assignment_invariants_hold_over_any_sequence(desk, steps, skills):
+@given(steps=st.lists(ops, min_size=5, max_size=30),
+       skills=st.lists(st.sets(st.sampled_from(TOPICS)), min_size=AGENTS, max_size=AGENTS),
+       capacities=st.lists(st.integers(0, 2), min_size=AGENTS, max_size=AGENTS))
+def test_assignment_invariants_hold_over_any_sequence(desk, steps, skills, capacities):
     run = next(_run)
     with session_scope() as s:  # the previous example's desk goes home
         s.execute(update(Agent).values(active=False, connections=0))
@@ -84,7 +85,9 @@ def test_assignment_invariants_hold_over_any_sequence(desk, steps, skills):
                   .values(status="resolved", agent_id=None, offered_to_id=None))
     ids = [agents.create(f"Agent {run}-{i}", f"a{run}-{i}@example.com", PASSWORD, "agent", sorted(skills[i]))["id"]
            for i in range(AGENTS)]
-    allowed = {a: 1 for a in ids}  # the most each agent may hold now (capacity, or what they had when it fell)
+    for a, cap in zip(ids, capacities):
+        agents.set_routing(a, skills=sorted(skills[ids.index(a)]), team_id=None, capacity=cap, ticket_capacity=5)
+    allowed = dict(zip(ids, capacities))  # the most each may hold now: capacity, or what they had when it fell
     handed_off: set[int] = set()
     resolved: set[int] = set()
     visitors = itertools.count()
@@ -93,6 +96,7 @@ def test_assignment_invariants_hold_over_any_sequence(desk, steps, skills):
     for step in steps:
         kind, *args = step
         a = ids[args[0]] if kind != "arrive" else None
+        held_before = before["load"].get(a, 0)
         try:
             if kind == "arrive":
                 topic, priority = args
@@ -126,7 +130,7 @@ def test_assignment_invariants_hold_over_any_sequence(desk, steps, skills):
             elif kind == "capacity":
                 agents.set_routing(a, skills=sorted(skills[args[0]]), team_id=None, capacity=args[1],
                                    ticket_capacity=5)
-                allowed[a] = max(args[1], _state()["load"].get(a, 0))
+                allowed[a] = max(args[1], held_before)  # what they held stays; nothing new beyond it
             elif kind == "accept":
                 offered = [c for c, (st_, _, off, *_) in _state()["chats"].items() if st_ == "queued" and off == a]
                 if offered:
