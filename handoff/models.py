@@ -133,6 +133,8 @@ class Conversation(Base):
     # Taken back from an agent who went offline: it goes before everything else waiting.
     first_in_line: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What triage made of it: {"priority", "reasons": ["angry tone", ...], "tone"} (routing/triage.py).
+    triage: Mapped[dict | None] = mapped_column(JSON)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The customer's 1-5 rating after an agent resolved the chat, and what they wrote with it.
     rating: Mapped[int | None] = mapped_column(Integer)
@@ -196,6 +198,7 @@ class Ticket(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # follow-up of a closed ticket
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # came from a failed bot handoff
+    triage: Mapped[dict | None] = mapped_column(JSON)  # why it got its priority (routing/triage.py)
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list | None] = mapped_column(JSON, default=list)

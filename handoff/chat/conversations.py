@@ -21,7 +21,7 @@ from handoff.db import connection_scope, get_or_raise, session_scope
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_int, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Team, Ticket, utcnow
-from handoff.routing import catalog, claims, policy, selector
+from handoff.routing import catalog, claims, policy, selector, triage
 from handoff.routing import queue as routing_queue
 from handoff.tickets import from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
@@ -70,6 +70,7 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "queued_at": iso(c.queued_at),
         "topic": c.topic,
         "priority": c.priority,
+        "triage": c.triage,
         "offered_to": c.offered_to_id,
         "customer": {"name": c.customer.name, "email": c.customer.email, "label": c.customer.label},
         "agent": {"name": c.agent.name} if c.agent else None,
@@ -295,7 +296,11 @@ def request_handoff(conversation_id: int, reason: str) -> dict:
         if online:
             c.status, c.handoff_reason, c.queued_at, c.agent_id = "queued", reason, utcnow(), None
             c.topic = routing_queue.topics(s, [c.id]).get(c.id)
-            c.team_id, c.priority, c.first_in_line = catalog.team_of(s, c.topic), "normal", False
+            said = [m.text for m in c.messages if m.sender == "customer" and not m.text.startswith("/")]
+            found = triage.assess("\n".join(said[-10:]), returning=triage.returning(s, c.customer_id, utcnow(),
+                                                                                   conversation_id=c.id))
+            c.team_id, c.priority, c.triage, c.first_in_line = catalog.team_of(s, c.topic), found.priority, \
+                found.as_dict(), False
             c.offered_to_id = c.offered_at = None
             s.add(Handoff(conversation_id=c.id, reason=reason, outcome="queued"))
             result = {"status": "queued", "agents_online": online}
@@ -531,15 +536,15 @@ def queue() -> list[dict]:
                     Message.conversation_id.in_(ids), Message.sender == "customer").order_by(Message.id)):
                 said.setdefault(cid, []).append({"sender": "customer", "text": text})
         cards = [(c.id, c.handoff_reason, c.queued_at, c.topic or guessed.get(c.id), c.priority, c.offered_to_id,
-                  c.team_id) for c in line]
+                  c.team_id, (c.triage or {}).get("reasons", [])) for c in line]
     result = []
-    for position, (cid, reason, queued_at, topic, priority, offered_to, team_id) in enumerate(cards, start=1):
+    for position, (cid, reason, queued_at, topic, priority, offered_to, team_id, why) in enumerate(cards, start=1):
         _, customer_id, name, email, last = rows[cid]
         suggested = selector.choose(ready, topic, skill_exists=False, waited_s=0, skill_wait=0, team_id=team_id)
         result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
                        "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
                        "agent": None, "last_message": last or "", "topic": topic, "priority": priority,
-                       "position": position, "need": from_chat.need(said.get(cid, [])),
+                       "priority_reasons": why, "position": position, "need": from_chat.need(said.get(cid, [])),
                        "offered_to": {"id": offered_to, "name": names.get(offered_to)} if offered_to else None,
                        "suggested_agent": {"id": suggested.id, "name": names.get(suggested.id)} if suggested else None})
     return result

@@ -16,7 +16,7 @@ from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.models import Agent, Conversation, Customer, Message, Team, Ticket, TicketEvent, utcnow
-from handoff.routing import catalog, claims, policy, selector
+from handoff.routing import catalog, claims, policy, selector, triage
 from handoff.tickets import from_chat
 
 log = logging.getLogger("careregistry.tickets")
@@ -53,6 +53,10 @@ def _subject(text: str) -> str:
 
 def _open(s: Session, customer: Customer, conversation: Conversation | None, description: str,
           category: str, source: str, actor: str, subject: str | None = None, **fields) -> Ticket:
+    if fields.get("priority") is None:  # nobody chose one: triage does, and says why
+        found = triage.assess(f"{subject or ''}\n{description}",
+                              returning=triage.returning(s, customer.id, utcnow(), parent_id=fields.get("parent_id")))
+        fields["priority"], fields["triage"] = found.priority, found.as_dict()
     t = Ticket(customer_id=customer.id, conversation_id=conversation.id if conversation else None,
                subject=subject or _subject(description), description=description, category=category,
                source=source, team_id=catalog.team_of(s, category), **fields)
@@ -169,13 +173,13 @@ def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
                  status_words=STATUS_WORDS, **context)
 
 
-def open_ticket(customer_id: int, subject, description, category, priority: str = "normal", *,
+def open_ticket(customer_id: int, subject, description, category, priority: str | None = None, *,
                 source: str, actor: str, conversation_id: int | None = None, parent_id: int | None = None) -> dict:
     """Open a ticket from the portal or the console; the customer gets its number by email."""
     description = clean_text(description, 8000, "description")
     subject = clean_text(subject, 200, "subject", one_line=True) if subject else _subject(description)
     catalog.require_category(category)
-    if priority not in PRIORITIES:
+    if priority is not None and priority not in PRIORITIES:
         raise ServiceError(f"Unknown priority; use one of: {', '.join(PRIORITIES)}.")
     with session_scope() as s:
         customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")

@@ -21,7 +21,7 @@ def detail_dict(t: Ticket, public_only: bool) -> dict:
         "description": t.description, "source": t.source, "escalated": t.escalated,
         "customer": {"id": t.customer.id, "label": t.customer.label, "email": t.customer.email},
         "assignee_id": t.assignee_id, "conversation_id": t.conversation_id, "parent_id": t.parent_id,
-        "rating": t.rating, "rating_comment": t.rating_comment, "created_at": t.created_at, "tags": t.tags or [],
+        "triage": t.triage, "rating": t.rating, "rating_comment": t.rating_comment, "created_at": t.created_at, "tags": t.tags or [],
         "updated_at": t.updated_at, "status_words": STATUS_WORDS[t.status],
         "events": [event_dict(e) for e in t.events if e.public or not public_only],
     })

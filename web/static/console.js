@@ -229,6 +229,11 @@
         email ? h("p", { class: "item-sub" }, email) : null,
         h("p", { class: `reason reason-${summary.handoff_reason || "unknown"}` }, reasonText(summary.handoff_reason)),
         summary.topic ? h("p", { class: "item-sub topic" }, `Topic: ${summary.topic}`) : null,
+        summary.priority && summary.priority !== "normal"
+          ? h("p", { class: `item-sub priority priority-${summary.priority}` },
+            `Priority: ${summary.priority}` +
+              ((summary.priority_reasons || []).length ? ` (${summary.priority_reasons.join(", ")})` : ""))
+          : null,
         state.offers.has(summary.id)
           ? h("p", { class: "suggested offered" }, `Assigned to you: accept within ${offerLeft(summary.id)} s`)
           : summary.offered_to

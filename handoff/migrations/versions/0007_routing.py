@@ -56,6 +56,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('offered_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('first_in_line', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('assigned_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('triage', sa.JSON(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_conversations_team_id_teams'), 'teams', ['team_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_conversations_offered_to_id_agents'), 'agents',
                                     ['offered_to_id'], ['id'])
@@ -64,6 +65,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('internal', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.add_column(sa.Column('team_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('triage', sa.JSON(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_tickets_team_id_teams'), 'teams', ['team_id'], ['id'])
         batch_op.create_index(batch_op.f('ix_tickets_team_id'), ['team_id'], unique=False)
 
@@ -72,6 +74,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_team_id'))
         batch_op.drop_constraint(batch_op.f('fk_tickets_team_id_teams'), type_='foreignkey')
+        batch_op.drop_column('triage')
         batch_op.drop_column('team_id')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_column('internal')
@@ -79,7 +82,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_conversations_offered_to_id'))
         batch_op.drop_constraint(batch_op.f('fk_conversations_offered_to_id_agents'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_conversations_team_id_teams'), type_='foreignkey')
-        for column in ('assigned_at', 'first_in_line', 'offered_at', 'offered_to_id', 'team_id', 'priority', 'topic'):
+        for column in ('triage', 'assigned_at', 'first_in_line', 'offered_at', 'offered_to_id', 'team_id', 'priority', 'topic'):
             batch_op.drop_column(column)
     with op.batch_alter_table('agents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agents_team_id'))
