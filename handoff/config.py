@@ -58,6 +58,17 @@ class Config:
         self.AGENTS_SEE_ALL = env.get("AGENTS_SEE_ALL", "0") == "1"
         # Seconds a "your ticket's agent" mail waits, so assigning and then reassigning sends one mail.
         self.ASSIGNMENT_MAIL_DELAY = _float("ASSIGNMENT_MAIL_DELAY", 60)
+        # Routing: "auto" offers each handed-off chat to the best agent (skill, load, then longest idle) and
+        # new tickets likewise; "broadcast" shows every chat to every agent and the first to accept wins.
+        self.ROUTING_MODE = env.get("ROUTING_MODE", "auto")
+        # Seconds an offered chat waits for its agent before it goes to the next (who missed it is set away).
+        self.ASSIGN_ACCEPT_TIMEOUT = _float("ASSIGN_ACCEPT_TIMEOUT", 30)
+        # Seconds without a console heartbeat (sent every 20 s) before an agent counts as offline.
+        self.PRESENCE_TIMEOUT = _float("PRESENCE_TIMEOUT", 60)
+        # Seconds an offline agent's open chats wait for them before going back to the queue, first in line.
+        self.OFFLINE_GRACE = _float("OFFLINE_GRACE", 120)
+        # Seconds a chat waits for an agent skilled in its topic before any agent with room may take it.
+        self.SKILL_WAIT = _float("SKILL_WAIT", 120)
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

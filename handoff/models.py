@@ -1,5 +1,5 @@
-"""Domain nouns: Customer, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent, Faq,
-FaqPhrasing, CannedReply, and the service's own records (outbox, inbound mail, log-in attempts, FAQ queries)."""
+"""Domain nouns: Customer, Team, Category, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent,
+Faq, FaqPhrasing, CannedReply, and the service's own records (outbox, inbound mail, log-in attempts, FAQ queries)."""
 from __future__ import annotations
 
 import secrets
@@ -21,12 +21,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from handoff.db import Base
 
-CATEGORIES = ("billing", "account", "orders", "technical")
+# The topics a new install starts with; admins manage them in /admin/routing (table `categories`).
+SEED_CATEGORIES = ("billing", "account", "orders", "technical")
 HANDOFF_REASONS = ("customer_request", "low_confidence", "repeated_fallback", "bot_error")
 SENDERS = ("customer", "bot", "agent", "system")
 # A conversation's owner: the bot, the queue, or an agent; resolved when an agent closes it.
 CONVERSATION_STATUSES = ("bot", "queued", "agent", "resolved")
 TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
+PRIORITIES = ("low", "normal", "high", "urgent")
+# What an agent chose to be; they are offline whatever they chose once their console stops answering.
+PRESENCES = ("online", "away", "offline")
 
 
 def utcnow() -> datetime:
@@ -59,6 +63,26 @@ class Customer(Base):
         return self.name or self.email or f"Visitor {self.id}"
 
 
+class Team(Base):
+    """A group of agents that owns some categories; its unassigned tickets wait in its own queue."""
+
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Category(Base):
+    """A topic of conversations, tickets and FAQs (billing, orders, ...): agents' skills name these."""
+
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Agent(Base):
     __tablename__ = "agents"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -66,15 +90,26 @@ class Agent(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | admin
-    skills: Mapped[list] = mapped_column(JSON, default=list)
-    capacity: Mapped[int] = mapped_column(Integer, default=5)
+    skills: Mapped[list] = mapped_column(JSON, default=list)  # category slugs
+    capacity: Mapped[int] = mapped_column(Integer, default=5)  # open chats at once
+    ticket_capacity: Mapped[int] = mapped_column(Integer, default=20, server_default="20")  # open tickets
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Live Socket.IO connections; > 0 means online. Reset at start-up.
+    # Live Socket.IO connections; > 0 means a console is open. Reset at start-up.
     connections: Mapped[int] = mapped_column(Integer, default=0)
+    # What the agent chose (online | away | offline); None: online for agents, offline for admins.
+    presence: Mapped[str | None] = mapped_column(String(16))
+    # The console's last heartbeat: without one for a minute the agent is offline whatever they chose.
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Raised by every assignment to this agent: a claim names the version its capacity check saw, so two
+    # processes that both saw room for one more cannot both fill it.
+    routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Part of every log-in session's id; raising it ends every session (log-out, deactivation).
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    conversations: Mapped[list[Conversation]] = relationship(back_populates="agent")
+    conversations: Mapped[list[Conversation]] = relationship(back_populates="agent",
+                                                             foreign_keys="Conversation.agent_id")
 
 
 class AgentSocket(Base):
@@ -94,6 +129,18 @@ class Conversation(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     queued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Routing: the topic (a category slug) and priority the chat was queued with, and the agent it is
+    # offered to while they have not yet accepted it (the offer lapses after ASSIGN_ACCEPT_TIMEOUT).
+    topic: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(16), default="normal", server_default="normal")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    offered_to_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Taken back from an agent who went offline: it goes before everything else waiting.
+    first_in_line: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What triage made of it: {"priority", "reasons": ["angry tone", ...], "tone"} (routing/triage.py).
+    triage: Mapped[dict | None] = mapped_column(JSON)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The customer's 1-5 rating after an agent resolved the chat, and what they wrote with it.
     rating: Mapped[int | None] = mapped_column(Integer)
@@ -106,7 +153,7 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship(back_populates="conversations")
-    agent: Mapped[Agent | None] = relationship(back_populates="conversations")
+    agent: Mapped[Agent | None] = relationship(back_populates="conversations", foreign_keys=[agent_id])
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.id"
     )
@@ -121,6 +168,8 @@ class Message(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list] = mapped_column(JSON, default=list)
+    # Staff only (a transfer's note, why a chat came back to the queue): customers never see it.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
@@ -152,8 +201,10 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     source: Mapped[str] = mapped_column(String(16), default="bot")  # bot | handoff | portal | agent | email
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # follow-up of a closed ticket
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)  # came from a failed bot handoff
+    triage: Mapped[dict | None] = mapped_column(JSON)  # why it got its priority (routing/triage.py)
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list | None] = mapped_column(JSON, default=list)

@@ -58,16 +58,20 @@ def agent_room(agent_id: int) -> str:
 
 def publish_message(message: dict) -> None:
     room = conversation_room(message["conversation_id"])
-    socketio.emit("message", message, to=room, namespace="/chat")
+    if not message.get("internal"):  # staff-only notes never reach the customer's sockets
+        socketio.emit("message", message, to=room, namespace="/chat")
     socketio.emit("message", message, to=room, namespace="/agent")
 
 
-def publish_status(conversation_id: int, status: str, agent_name: str | None) -> None:
+def publish_status(conversation_id: int, status: str, agent_name: str | None, queue: dict | None = None) -> None:
+    """The chat's owner; while it is queued, also the customer's place: {"position", "estimated_wait_s"}."""
     payload = {
         "conversation_id": conversation_id,
         "status": status,
         "agent": {"name": agent_name} if agent_name else None,
     }
+    if status == "queued" and queue is not None:
+        payload["queue"] = {"position": queue["position"], "estimated_wait_s": queue["estimated_wait_s"]}
     room = conversation_room(conversation_id)
     socketio.emit("conversation_status", payload, to=room, namespace="/chat")
     socketio.emit("conversation_status", payload, to=room, namespace="/agent")
@@ -75,6 +79,21 @@ def publish_status(conversation_id: int, status: str, agent_name: str | None) ->
 
 def publish_queue(conversations: list[dict]) -> None:
     socketio.emit("queue", {"conversations": conversations}, to="agents", namespace="/agent")
+
+
+def publish_chat_assigned(agent_id: int, payload: dict) -> None:
+    """A chat offered to this agent: {"conversation", "accept_within_s"}; it lapses to the next agent after."""
+    socketio.emit("chat_assigned", payload, to=agent_room(agent_id), namespace="/agent")
+
+
+def publish_offer_withdrawn(agent_id: int, conversation_id: int, reason: str) -> None:
+    payload = {"conversation_id": conversation_id, "reason": reason}
+    socketio.emit("offer_withdrawn", payload, to=agent_room(agent_id), namespace="/agent")
+
+
+def publish_presence(agent_id: int, status: str, notice: str | None) -> None:
+    """The agent's own presence as routing sees it, to all their tabs (a missed chat sets them away)."""
+    socketio.emit("presence", {"status": status, "notice": notice}, to=agent_room(agent_id), namespace="/agent")
 
 
 def publish_conversation_to_agent(agent_id: int, conversation: dict) -> None:

@@ -1,1 +1,1 @@
-"""Live chat: conversations, the bot relay, presence, routing to agents, the Socket.IO namespaces."""
+"""Live chat: conversations, the bot relay, assignment to agents (offers, lapses, requeues), the Socket.IO namespaces."""

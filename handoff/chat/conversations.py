@@ -15,12 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff import realtime
-from handoff.chat import routing
+from handoff.chat import assignment
+from handoff.chat.assignment import publish_queue
 from handoff.db import connection_scope, get_or_raise, session_scope
-from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_tags, clean_text
+from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_int, clean_tags, clean_text
 from handoff.knowledge.settings import welcome
 from handoff.mail import outbox
-from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
+from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Team, Ticket, utcnow
+from handoff.routing import catalog, claims, policy, selector, triage
+from handoff.routing import queue as routing_queue
 from handoff.tickets import from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
 
@@ -50,6 +53,7 @@ def message_dict(m: Message) -> dict:
         "buttons": m.buttons or [],
         "created_at": iso(m.created_at),
         "agent": author(m.agent.name) if m.sender == "agent" and m.agent else None,
+        "internal": bool(m.internal),
     }
 
 
@@ -65,6 +69,10 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "status": c.status,
         "handoff_reason": c.handoff_reason,
         "queued_at": iso(c.queued_at),
+        "topic": c.topic,
+        "priority": c.priority,
+        "triage": c.triage,
+        "offered_to": c.offered_to_id,
         "customer": {"name": c.customer.name, "email": c.customer.email, "label": c.customer.label},
         "agent": {"name": c.agent.name} if c.agent else None,
         "last_message": last or "",
@@ -75,9 +83,10 @@ def summary_dict(s: Session, c: Conversation) -> dict:
     }
 
 
-def conversation_dict(s: Session, c: Conversation) -> dict:
+def conversation_dict(s: Session, c: Conversation, *, staff: bool = True) -> dict:
+    """The chat and its messages; staff-only notes only for staff."""
     data = summary_dict(s, c)
-    data["messages"] = [message_dict(m) for m in c.messages]
+    data["messages"] = [message_dict(m) for m in c.messages if staff or not m.internal]
     return data
 
 
@@ -178,11 +187,13 @@ def _history(s: Session, c: Conversation) -> dict:
         "customer_id": c.customer_id,
         "status": c.status,
         "agent": {"name": c.agent.name} if c.agent else None,
-        "messages": [message_dict(m) for m in c.messages],
+        "messages": [message_dict(m) for m in c.messages if not m.internal],
         # An agent resolved it: the widget asks for a rating until the customer gives one.
         "can_rate": c.status == "resolved" and c.resolved_at is not None,
         "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
         "welcome": welcome(s),
+        # While queued: the customer's place in line, as conversation_status carries it.
+        "queue": assignment.queue_position(c.id) if c.status == "queued" else None,
     }
 
 
@@ -289,13 +300,21 @@ def post_system_message(conversation_id: int, text: str, buttons=None) -> dict:
 
 
 def online_agent_count(s: Session) -> int:
-    return s.scalar(select(func.count()).select_from(Agent).where(Agent.active.is_(True), Agent.connections > 0)) or 0
+    """Agents who may take a chat now: chosen online with a live console (broadcast: any open console)."""
+    if policy.current.mode == "broadcast":
+        return s.scalar(select(func.count()).select_from(Agent)
+                        .where(Agent.active.is_(True), Agent.connections > 0)) or 0
+    return assignment.online_count(s)
 
 
 def request_handoff(conversation_id: int, reason: str) -> dict:
-    """Hand the conversation to people: queue it when an agent is online, otherwise open a ticket."""
+    """Hand the conversation to people: queue it when an agent is online, otherwise open a ticket.
+
+    Queued, it is offered at once to the best agent (ROUTING_MODE=auto) or shown to every agent.
+    """
     if reason not in HANDOFF_REASONS:
         raise ServiceError(f"Unknown handoff reason; use one of: {', '.join(HANDOFF_REASONS)}.")
+    ticket_number = None
     with session_scope() as s:
         c = _get(s, conversation_id)
         if c.status in ("queued", "agent"):
@@ -303,32 +322,53 @@ def request_handoff(conversation_id: int, reason: str) -> dict:
         online = online_agent_count(s)
         if online:
             c.status, c.handoff_reason, c.queued_at, c.agent_id = "queued", reason, utcnow(), None
+            c.topic = routing_queue.topics(s, [c.id]).get(c.id)
+            said = [m.text for m in c.messages if m.sender == "customer" and not m.text.startswith("/")]
+            found = triage.assess("\n".join(said[-10:]), returning=triage.returning(s, c.customer_id, utcnow(),
+                                                                                   conversation_id=c.id))
+            c.team_id, c.priority, c.triage, c.first_in_line = catalog.team_of(s, c.topic), found.priority, \
+                found.as_dict(), False
+            c.offered_to_id = c.offered_at = None
             s.add(Handoff(conversation_id=c.id, reason=reason, outcome="queued"))
             result = {"status": "queued", "agents_online": online}
         else:
             ticket = create_from_transcript(s, c, reason)
             s.add(Handoff(conversation_id=c.id, reason=reason, outcome="ticket", ticket_id=ticket.id))
+            ticket_number = ticket.id
             result = {"status": "ticket", "ticket": {"number": ticket.id},
                       "email_known": bool(c.customer.email)}
     log.info("handoff conversation=%s reason=%s outcome=%s", conversation_id, reason, result["status"])
     if result["status"] == "queued":
-        realtime.publish_status(conversation_id, "queued", None)
+        realtime.publish_status(conversation_id, "queued", None, queue=assignment.queue_position(conversation_id))
+        assignment.dispatch()
         publish_queue()
+    elif ticket_number is not None:
+        lifecycle.route(ticket_number)
     return result
 
 
 def accept(agent_id: int, conversation_id: int) -> dict:
-    """Give a queued conversation to the agent. Of agents accepting together exactly one wins."""
+    """The agent takes a queued chat: the one offered to them, or (under capacity) one nobody holds.
+
+    In broadcast mode every queued chat is open to every agent and of agents accepting together exactly
+    one wins; in auto mode an offer is the agent's alone until it lapses.
+    """
+    now = utcnow()
     with session_scope() as s:
         agent = s.get(Agent, agent_id)
         if agent is None or not agent.active:
             raise Forbidden("Your agent account is not active.")
-        _get(s, conversation_id)
-        won = s.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.status == "queued")
-            .values(status="agent", agent_id=agent_id, updated_at=utcnow())
-        ).rowcount
+        c = _get(s, conversation_id)
+        if policy.current.mode == "broadcast":
+            won = claims.take_from_queue(s, conversation_id, agent_id, now)
+        elif c.status == "queued" and c.offered_to_id == agent_id:
+            won = claims.accept_offer(s, conversation_id, agent_id, now)
+        elif c.status == "queued" and c.offered_to_id is None:
+            won = _pull(s, agent, conversation_id, now)
+        elif c.status == "queued":
+            raise Conflict("This chat is offered to another agent.")
+        else:
+            won = False
         if not won:
             raise Conflict("Another agent has already taken this conversation.")
         s.execute(
@@ -345,6 +385,19 @@ def accept(agent_id: int, conversation_id: int) -> dict:
     realtime.publish_status(conversation_id, "agent", agent_name)
     publish_queue()
     return conversation_for_agent(agent_id, conversation_id)
+
+
+def _pull(s: Session, agent: Agent, conversation_id: int, now) -> bool:
+    """An agent picks a waiting chat from the queue themselves: only with room, in the same atomic claim."""
+    load = claims.chat_load(s).get(agent.id, 0)
+    if load >= agent.capacity:
+        raise Conflict(f"You already have {load} open chats, your capacity; close one first.")
+    try:
+        claims.give_chat(s, conversation_id, selector.Candidate(id=agent.id, capacity=agent.capacity,
+                                                                version=agent.routing_version), now, from_agent=None)
+    except claims.Lost:
+        return False
+    return True
 
 
 def _owned(s: Session, agent_id: int, conversation_id: int) -> Conversation:
@@ -381,6 +434,7 @@ def resolve(agent_id: int, conversation_id: int) -> None:
         note = message_dict(_store(s, c.id, "system", f"{c.agent.name} marked this conversation as resolved."))
     realtime.publish_message(note)
     realtime.publish_status(conversation_id, "resolved", None)
+    assignment.dispatch()  # a place freed up
 
 
 def rate(conversation_id: int, score, comment) -> dict:
@@ -409,76 +463,118 @@ def hand_back(agent_id: int, conversation_id: int) -> None:
         note = message_dict(_store(s, c.id, "system", "You're back with our assistant. Ask me anything."))
     realtime.publish_message(note)
     realtime.publish_status(conversation_id, "bot", None)
+    assignment.dispatch()
 
 
 def release_agent_work(agent_id: int) -> list[int]:
-    """Put an agent's open chats back in the queue (the agent was deactivated)."""
-    with session_scope() as s:
-        ids = list(s.scalars(select(Conversation.id).where(Conversation.agent_id == agent_id,
-                                                           Conversation.status == "agent")))
-        s.execute(update(Conversation).where(Conversation.id.in_(ids))
-                  .values(status="queued", agent_id=None, queued_at=utcnow()))
-    for cid in ids:
-        realtime.publish_status(cid, "queued", None)
-    if ids:
-        publish_queue()
+    """Put an agent's open chats back in the queue, first in line (the agent was deactivated)."""
+    ids = assignment.requeue_agent_chats(agent_id, "the agent was deactivated")
+    assignment.dispatch()
     return ids
+
+
+def transfer(agent_id: int, conversation_id: int, *, to_agent=None, to_team=None, note=None,
+             admin: bool = False) -> dict:
+    """Pass a chat to another agent (online, with room) or back to the queue for a team, with a note
+    only staff see. The owner may transfer their chat; an admin any chat an agent or the queue holds."""
+    note = clean_text(note, 1000, "note") if isinstance(note, str) and note.strip() else None
+    if (to_agent in (None, "")) == (to_team in (None, "")):
+        raise ServiceError("Transfer to one agent or one team.")
+    now = utcnow()
+    with session_scope() as s:
+        c = _get(s, conversation_id)
+        if not admin and (c.agent_id != agent_id or c.status != "agent"):
+            raise Forbidden("This conversation is not assigned to you.")
+        if c.status not in ("agent", "queued"):
+            raise ServiceError("Only a chat with an agent or in the queue can be transferred.")
+        actor = s.get(Agent, agent_id)
+        by = actor.name if actor else "An admin"
+        if to_agent not in (None, ""):
+            target_id = clean_int(to_agent, "agent")
+            target = s.get(Agent, target_id)
+            if target is None or not target.active:
+                raise ServiceError("That agent does not exist or is not active.")
+            if target_id == c.agent_id:
+                raise ServiceError(f"{target.name} already has this chat.")
+            ready = {x.id: x for x in claims.ready(s, now)}
+            if target_id not in ready:
+                raise Conflict(f"{target.name} is not online; transfer to their team instead.")
+            if not ready[target_id].has_room:
+                raise Conflict(f"{target.name} is at their chat capacity.")
+            if c.status == "queued" and c.offered_to_id is not None:
+                claims.withdraw_offer(s, c.id, c.offered_to_id)
+            try:
+                claims.give_chat(s, c.id, ready[target_id], now,
+                                 from_agent=c.agent_id if c.status == "agent" else None)
+            except claims.Lost:
+                raise Conflict("The chat changed hands meanwhile; look again.") from None
+            where, target_name = target.name, target.name
+        else:
+            team_id = clean_int(to_team, "team")
+            team = s.get(Team, team_id)
+            if team is None:
+                raise ServiceError("There is no such team.")
+            s.execute(update(Conversation).where(Conversation.id == c.id)
+                      .values(status="queued", agent_id=None, team_id=team_id, first_in_line=True,
+                              offered_to_id=None, offered_at=None, queued_at=now, updated_at=now))
+            where, target_name = f"the {team.name} team", None
+        staff_note = message_dict(_store(s, c.id, "system", f"{by} transferred this chat to {where}."
+                                         + (f" Note: {note}" if note else "")))
+        s.get(Message, staff_note["id"]).internal = True
+        staff_note["internal"] = True
+        told = message_dict(_store(s, c.id, "system", f"You're being transferred to {target_name or 'a colleague'}."))
+    log.info("chat transferred conversation=%s by=%s to_agent=%s to_team=%s", conversation_id, agent_id,
+             to_agent, to_team)
+    realtime.publish_message(staff_note)
+    realtime.publish_message(told)
+    if target_name:
+        realtime.publish_status(conversation_id, "agent", target_name)
+        with session_scope() as s:
+            realtime.publish_conversation_to_agent(target_id, conversation_dict(s, _get(s, conversation_id)))
+    else:
+        realtime.publish_status(conversation_id, "queued", None, queue=assignment.queue_position(conversation_id))
+        assignment.dispatch()
+    publish_queue()
+    return {"conversation_id": conversation_id, "to": where, "agent_id": target_id if target_name else None}
 
 
 # --- what agents see -------------------------------------------------------------------------------
 
 
 def queue() -> list[dict]:
-    """The queued conversations, oldest first, each with its topic and the agent best suited to it."""
-    last_text = (select(Message.text).where(Message.conversation_id == Conversation.id)
+    """The queued conversations in routing order, each with its topic, to whom it is offered, or (broadcast)
+    the agent best suited to it."""
+    last_text = (select(Message.text).where(Message.conversation_id == Conversation.id, Message.internal.is_(False))
                  .order_by(Message.id.desc()).limit(1).correlate(Conversation).scalar_subquery())
+    now = utcnow()
     with session_scope() as s:
-        rows = s.execute(select(Conversation.id, Conversation.handoff_reason, Conversation.queued_at,
-                                Customer.id, Customer.name, Customer.email, last_text)
-                         .join(Customer, Conversation.customer_id == Customer.id)
-                         .where(Conversation.status == "queued").order_by(Conversation.queued_at)).all()
-        ids = [r[0] for r in rows]
-        topics = routing.topics(s, ids)
-        ready = routing.candidates(s)
+        line = routing_queue.waiting(s)
+        ids = [c.id for c in line]
+        rows = {r[0]: r for r in s.execute(select(Conversation.id, Customer.id, Customer.name, Customer.email,
+                                                  last_text)
+                                           .join(Customer, Conversation.customer_id == Customer.id)
+                                           .where(Conversation.id.in_(ids)))} if ids else {}
+        guessed = routing_queue.topics(s, [c.id for c in line if not c.topic])
+        ready = claims.ready(s, now)
+        names = dict(s.execute(select(Agent.id, Agent.name)).all())
         said: dict[int, list[dict]] = {}
         if ids:  # what each waiting customer said, for the card's "needs" line
             for cid, text in s.execute(select(Message.conversation_id, Message.text).where(
                     Message.conversation_id.in_(ids), Message.sender == "customer").order_by(Message.id)):
                 said.setdefault(cid, []).append({"sender": "customer", "text": text})
+        cards = [(c.id, c.handoff_reason, c.queued_at, c.topic or guessed.get(c.id), c.priority, c.offered_to_id,
+                  c.team_id, (c.triage or {}).get("reasons", [])) for c in line]
     result = []
-    for cid, reason, queued_at, customer_id, name, email, last in rows:
-        suggested = routing.best_agent(topics.get(cid), ready)
+    for position, (cid, reason, queued_at, topic, priority, offered_to, team_id, why) in enumerate(cards, start=1):
+        _, customer_id, name, email, last = rows[cid]
+        suggested = selector.choose(ready, topic, skill_exists=False, waited_s=0, skill_wait=0, team_id=team_id)
         result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
                        "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
-                       "agent": None, "last_message": last or "", "topic": topics.get(cid),
-                       "need": from_chat.need(said.get(cid, [])),
-                       "suggested_agent": {"id": suggested["id"], "name": suggested["name"]} if suggested else None})
+                       "agent": None, "last_message": last or "", "topic": topic, "priority": priority,
+                       "priority_reasons": why, "position": position, "need": from_chat.need(said.get(cid, [])),
+                       "offered_to": {"id": offered_to, "name": names.get(offered_to)} if offered_to else None,
+                       "suggested_agent": {"id": suggested.id, "name": names.get(suggested.id)} if suggested else None})
     return result
-
-
-_queue_publish = threading.Lock()
-_queue_pending = False
-
-
-def publish_queue() -> None:
-    """Send the queue to every agent, at most about five times a second however busy it is."""
-    global _queue_pending
-    with _queue_publish:
-        if _queue_pending:
-            return
-        _queue_pending = True
-    realtime.start_background_task(_publish_queue_soon)
-
-
-def _publish_queue_soon() -> None:
-    global _queue_pending
-    time.sleep(QUEUE_COALESCE_SECONDS)
-    with _queue_publish:
-        _queue_pending = False
-    realtime.publish_queue(queue())
-
-
-QUEUE_COALESCE_SECONDS = 0.2
 
 
 def conversation_for_agent(agent_id: int, conversation_id: int, *, admin: bool = False) -> dict:
@@ -506,7 +602,16 @@ def for_customer(conversation_id: int, customer_id: int) -> dict:
         c = s.get(Conversation, conversation_id)
         if c is None or c.customer_id != customer_id:
             raise NotFound("There is no such conversation.")
-        return conversation_dict(s, c)
+        return conversation_dict(s, c, staff=False)
+
+
+def offers_to(agent_id: int) -> list[dict]:
+    """The chats offered to this agent and not yet accepted, as `chat_assigned` carries them."""
+    with session_scope() as s:
+        rows = s.scalars(select(Conversation).where(Conversation.offered_to_id == agent_id,
+                                                    Conversation.status == "queued"))
+        return [{"conversation": conversation_dict(s, c), "accept_within_s": policy.current.accept_timeout}
+                for c in rows]
 
 
 def agent_open_conversations(agent_id: int) -> list[dict]:
@@ -535,7 +640,7 @@ def ticket_draft(agent_id: int, conversation_id: int, *, admin: bool = False) ->
     """What the console's "Open a ticket" form starts with, and the chat's tickets opened moments ago."""
     conversation = conversation_for_agent(agent_id, conversation_id, admin=admin)
     with session_scope() as s:
-        topic = routing.topics(s, [conversation_id]).get(conversation_id)
+        topic = routing_queue.topics(s, [conversation_id]).get(conversation_id)
         recent = _recent_tickets(s, conversation_id)
     return {**from_chat.draft(conversation["messages"], topic), "recent": recent}
 
@@ -651,6 +756,8 @@ def email_transcript(conversation_id: int, email, company: str) -> str:
         titles: dict[str, str] = {}
         lines = []
         for m in c.messages:
+            if m.internal:
+                continue
             for b in m.buttons or []:
                 titles[str(b.get("payload"))] = str(b.get("title"))
             who = {"customer": "You", "bot": "Assistant", "system": "Notice"}.get(m.sender) \

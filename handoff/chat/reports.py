@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from handoff.db import session_scope
 from handoff.knowledge import analytics
 from handoff.knowledge.analytics import Period
-from handoff.models import CATEGORIES, Agent, Conversation, Handoff, Message, Ticket, TicketEvent
+from handoff.models import Agent, Conversation, Handoff, Message, Ticket, TicketEvent
+from handoff.routing import catalog
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -152,7 +153,7 @@ def report(p: Period, category: str | None = None, agent_id: int | None = None) 
                  else None, "count": len(all_scores)},
         "agents": per_agent,
         "busiest_hours_utc": heat,
-        "categories": list(CATEGORIES),
+        "categories": list(catalog.slugs()),
     }
 
 

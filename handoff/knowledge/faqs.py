@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_text
-from handoff.models import CATEGORIES, Faq, FaqPhrasing, KnowledgeVersion
+from handoff.models import Faq, FaqPhrasing, KnowledgeVersion
+from handoff.routing import catalog
 
 from .matcher import normalize
 
@@ -95,11 +96,12 @@ def import_csv(answers_path: Path, questions_path: Path) -> tuple[int, int]:
     questions = _read_csv(Path(questions_path), ("question", "answer_id"))
     problems: list[str] = []
     by_slug: dict[str, dict] = {}
+    known = catalog.slugs()
     for line, row in answers:
         slug, category = (row["answer_id"] or "").strip(), (row["category"] or "").strip().lower()
         if not slug or not (row["answer"] or "").strip():
             problems.append(f"{Path(answers_path).name} line {line}: answer_id and answer are required")
-        elif category not in CATEGORIES:
+        elif category not in known:
             problems.append(f"{Path(answers_path).name} line {line}: unknown category '{category}'")
         elif (enabled := _parse_enabled(row.get("enabled"))) is None:
             problems.append(f"{Path(answers_path).name} line {line}: enabled must be 1 or 0")
@@ -203,8 +205,8 @@ def clean_phrasings(phrasings) -> list[str]:
 
 def _clean_fields(answer, category) -> tuple[str, str]:
     answer = clean_text(answer, MAX_ANSWER, "answer")
-    if category not in CATEGORIES:
-        raise ServiceError(f"Pick a category: {', '.join(CATEGORIES)}.")
+    if category not in (known := catalog.slugs()):
+        raise ServiceError(f"Pick a category: {', '.join(known)}.")
     return answer, category
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from handoff.models import CATEGORIES
+from handoff.models import SEED_CATEGORIES
 
 from . import sentence_encoder
 from .handoff_request import asks_for_person
@@ -54,7 +54,7 @@ def worth_learning(text: str | None) -> bool:
     if not text or text.startswith("/") or _EMAIL.match(text) or asks_for_person(text):
         return False
     cleaned = normalize(text)
-    if not cleaned or cleaned in _SMALL_TALK or cleaned in CATEGORIES:
+    if not cleaned or cleaned in _SMALL_TALK or cleaned in SEED_CATEGORIES:
         return False
     if all(w in _SMALL_TALK for w in cleaned.split()):
         return False

@@ -1,5 +1,5 @@
-"""Background jobs of a serving process: deliver the outbox, run the ticket automations, back up daily,
-tell admins when mail has stopped flowing.
+"""Background jobs of a serving process: deliver the outbox, route waiting work, run the ticket automations,
+back up daily, tell admins when mail has stopped flowing.
 
 All are safe to run in several processes at once: mails are claimed before sending, every automation is
 a conditional change, and the backup takes a file lock, so nothing is done twice.
@@ -14,11 +14,13 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from handoff import db
+from handoff.chat import assignment
 from handoff.config import Config
 from handoff.mail import health, outbox
 from handoff.ops import backups
 from handoff.realtime import off_the_loop
-from handoff.tickets import automations
+from handoff.routing import policy
+from handoff.tickets import automations, lifecycle
 
 log = logging.getLogger("careregistry.scheduler")
 
@@ -43,6 +45,12 @@ def backup_job(settings: Config):
     return run_backup
 
 
+def route_work() -> None:
+    """Lapsed offers, offline agents' chats and waiting tickets (what the processes' own timers missed)."""
+    assignment.sweep()
+    lifecycle.route_waiting()
+
+
 def _guarded(job):
     def run():
         try:
@@ -60,6 +68,9 @@ def start() -> BackgroundScheduler:
     scheduler.add_job(_guarded(run_automations), "interval", minutes=10, max_instances=1, coalesce=True)
     scheduler.add_job(_guarded(health.alert_admins), "interval", minutes=5, max_instances=1, coalesce=True)
     settings = Config()
+    policy.configure(settings.as_flask())
+    scheduler.add_job(_guarded(route_work), "interval", seconds=float(os.environ.get("ROUTING_SWEEP_INTERVAL", 10)),
+                      max_instances=1, coalesce=True)
     if settings.BACKUP_HOUR is not None:  # a cheap check every 10 minutes; the backup itself once a day
         scheduler.add_job(_guarded(backup_job(settings)), "interval", minutes=10, max_instances=1, coalesce=True)
     scheduler.start()

@@ -6,7 +6,7 @@ import time
 from datetime import timedelta
 
 from handoff import create_app
-from handoff.chat import presence
+from handoff.routing import presence
 from handoff.models import utcnow
 from handoff.ops import scheduler
 

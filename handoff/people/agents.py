@@ -6,10 +6,11 @@ import logging
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from handoff.chat import agent_sockets, conversations
+from handoff.chat import agent_sockets, assignment, conversations
 from handoff.db import get_or_raise, session_scope
 from handoff.errors import Conflict, NotFound, ServiceError, clean_email, clean_text
-from handoff.models import CATEGORIES, Agent, Conversation
+from handoff.models import Agent, Conversation
+from handoff.routing import catalog, claims, presence
 from handoff.people import throttle
 from handoff.people.passwords import hash_password, verify_password
 from handoff.tickets.lifecycle import release_agent_tickets
@@ -20,7 +21,8 @@ ROLES = ("agent", "admin")
 
 def agent_dict(a: Agent, open_conversations: int = 0) -> dict:
     return {"id": a.id, "name": a.name, "email": a.email, "role": a.role, "skills": list(a.skills or []),
-            "capacity": a.capacity, "active": a.active, "online": a.connections > 0,
+            "capacity": a.capacity, "ticket_capacity": a.ticket_capacity, "team_id": a.team_id,
+            "active": a.active, "online": a.connections > 0, "presence": presence.of(a),
             "open_conversations": open_conversations, "session_version": a.session_version}
 
 
@@ -30,9 +32,7 @@ def create(name, email, password, role: str = "agent", skills=()) -> dict:
     _check_password(password)
     if role not in ROLES:
         raise ServiceError("The role must be 'agent' or 'admin'.")
-    bad = [s for s in skills if s not in CATEGORIES]
-    if bad:
-        raise ServiceError(f"Unknown skill(s) {', '.join(bad)}; use: {', '.join(CATEGORIES)}.")
+    skills = catalog.require_skills(skills)
     try:
         with session_scope() as s:
             a = Agent(name=name, email=email, password_hash=hash_password(password), role=role,
@@ -101,6 +101,24 @@ def set_active(agent_id: int, active: bool) -> None:
         conversations.release_agent_work(agent_id)  # their open work goes back to the queue
         release_agent_tickets(agent_id)
         log.info("agent deactivated id=%s", agent_id)
+
+
+def set_routing(agent_id: int, *, skills, team_id, capacity, ticket_capacity) -> None:
+    """Skills, team and capacities; a raised capacity may take waiting work at once."""
+    catalog.set_agent_routing(agent_id, skills=skills, team_id=team_id, capacity=capacity,
+                              ticket_capacity=ticket_capacity)
+    assignment.dispatch()
+    release_over_capacity_offers(agent_id)
+
+
+def release_over_capacity_offers(agent_id: int) -> None:
+    """Offers beyond a lowered capacity go to someone else (accepted chats stay: nobody is cut off)."""
+    with session_scope() as s:
+        a = s.get(Agent, agent_id)
+        over = claims.chat_load(s).get(agent_id, 0) - (a.capacity if a else 0)
+    if over > 0:
+        assignment.withdraw_offers_of(agent_id, reason="capacity lowered")
+        assignment.dispatch()
 
 
 def revoke_sessions(agent_id: int) -> None:

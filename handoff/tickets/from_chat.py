@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from handoff.models import CATEGORIES
+from handoff.models import SEED_CATEGORIES
 
 _EMAIL = re.compile(r"^\S+@\S+\.\S+$")
 _SMALL_TALK = re.compile(
@@ -68,11 +68,11 @@ def description(messages: list[dict]) -> str:
 
 def predict_category(messages: list[dict], topic: str | None = None) -> str | None:
     """The category of the FAQ the bot last matched, else the one the customer's words point at, else None."""
-    if topic in CATEGORIES:
+    if topic:  # the bot matched an FAQ of this topic: an admin-defined category
         return topic
     words = re.findall(r"[a-z]+", " ".join(need_lines(messages)).lower())
     hits = {c: sum(w in vocabulary for w in words) for c, vocabulary in _CATEGORY_WORDS.items()}
-    best = max(CATEGORIES, key=lambda c: hits.get(c, 0))
+    best = max(SEED_CATEGORIES, key=lambda c: hits.get(c, 0))
     return best if hits.get(best) else None
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
-from handoff.models import CATEGORIES, Agent, Conversation, Customer, Message, Ticket, TicketEvent, utcnow
+from handoff.models import Agent, Conversation, Customer, Message, Team, Ticket, TicketEvent, utcnow
+from handoff.routing import catalog, claims, policy, selector, triage
 from handoff.tickets import attachments, from_chat
 
 log = logging.getLogger("careregistry.tickets")
@@ -52,9 +53,13 @@ def _subject(text: str) -> str:
 
 def _open(s: Session, customer: Customer, conversation: Conversation | None, description: str,
           category: str, source: str, actor: str, subject: str | None = None, **fields) -> Ticket:
+    if fields.get("priority") is None:  # nobody chose one: triage does, and says why
+        found = triage.assess(f"{subject or ''}\n{description}",
+                              returning=triage.returning(s, customer.id, utcnow(), parent_id=fields.get("parent_id")))
+        fields["priority"], fields["triage"] = found.priority, found.as_dict()
     t = Ticket(customer_id=customer.id, conversation_id=conversation.id if conversation else None,
                subject=subject or _subject(description), description=description, category=category,
-               source=source, **fields)
+               source=source, team_id=catalog.team_of(s, category), **fields)
     s.add(t)
     s.flush()
     s.add(TicketEvent(ticket_id=t.id, kind="created", actor=actor, data={"source": source}))
@@ -84,8 +89,7 @@ def _repeat(s: Session, c: Conversation, source: str, description: str | None = 
 def create_from_bot(conversation_id: int, description, category, email=None) -> dict:
     """The bot's ticket form; the same description from the same chat again returns the ticket it opened."""
     description = clean_text(description, 4000, "description")
-    if category not in CATEGORIES:
-        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    catalog.require_category(category)
     email = clean_email(email) if email else None
     with session_scope() as s:
         c = _conversation(s, conversation_id)
@@ -94,7 +98,8 @@ def create_from_bot(conversation_id: int, description, category, email=None) -> 
             c.customer.email = email
         if t is None:
             t = _open(s, c.customer, c, description, category, "bot", "assistant")
-        return ticket_dict(t)
+        result = ticket_dict(t)
+    return route(result["number"]) or result
 
 
 def create_from_transcript(s: Session, c: Conversation, reason: str) -> Ticket:
@@ -170,20 +175,22 @@ def mail_customer(s: Session, t: Ticket, kind: str, **context) -> None:
                  status_words=STATUS_WORDS, thread=t, **context)
 
 
-def open_ticket(customer_id: int, subject, description, category, priority: str = "normal", *,
+def open_ticket(customer_id: int, subject, description, category, priority: str | None = None, *,
                 source: str, actor: str, conversation_id: int | None = None, parent_id: int | None = None) -> dict:
     """Open a ticket from the portal or the console; the customer gets its number by email."""
     description = clean_text(description, 8000, "description")
     subject = clean_text(subject, 200, "subject", one_line=True) if subject else _subject(description)
-    if category not in CATEGORIES:
-        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
-    if priority not in PRIORITIES:
+    catalog.require_category(category)
+    if priority is not None and priority not in PRIORITIES:
         raise ServiceError(f"Unknown priority; use one of: {', '.join(PRIORITIES)}.")
     with session_scope() as s:
         customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
         t = _open(s, customer, s.get(Conversation, conversation_id) if conversation_id else None,
                   description, category, source, actor, subject=subject, priority=priority, parent_id=parent_id)
-        return ticket_dict(t)
+        result = ticket_dict(t)
+    if source == "agent":  # the agent who opened it takes it
+        return result
+    return route(result["number"]) or result
 
 
 def assign(number: int, agent_id: int | None, actor: str) -> dict:
@@ -199,16 +206,99 @@ def assign(number: int, agent_id: int | None, actor: str) -> dict:
         kind = "reassigned" if t.assignee_id else "assigned"
         t.assignee_id = agent_id
         t.assignee = agent
-        add_event(s, t, kind if agent else "unassigned", actor, agent=agent.name if agent else None)
-        if agent:
-            if t.status == "new":
-                _set_status(s, t, "open", actor, notify=False)
-            # Assign then reassign within the hold: the customer hears once, of the agent it ended with.
-            mail_customer(s, t, "agent_assigned", agent_name=agent.name, coalesce_key=f"ticket-agent:{t.id}",
-                          hold=timedelta(seconds=assignment_mail_delay()))
-            outbox.queue(s, agent.email, "ticket_assigned", ticket=t, agent=agent, customer=t.customer)
-        log.info("ticket %s number=%s agent=%s", kind, number, agent_id)
+        _assigned(s, t, agent, kind, actor)
         return ticket_dict(t)
+
+
+def _assigned(s: Session, t: Ticket, agent: Agent | None, kind: str, actor: str, **data) -> None:
+    """The assignment's event and mails, in the caller's transaction."""
+    add_event(s, t, kind if agent else "unassigned", actor, agent=agent.name if agent else None, **data)
+    if agent:
+        if t.status == "new":
+            _set_status(s, t, "open", actor, notify=False)
+        # Assign then reassign within the hold: the customer hears once, of the agent it ended with.
+        mail_customer(s, t, "agent_assigned", agent_name=agent.name, coalesce_key=f"ticket-agent:{t.id}",
+                      hold=timedelta(seconds=assignment_mail_delay()))
+        outbox.queue(s, agent.email, "ticket_assigned", ticket=t, agent=agent, customer=t.customer)
+    log.info("ticket %s number=%s agent=%s", kind, t.id, agent.id if agent else None)
+
+
+ROUTE_RACES = 3
+
+
+def route(number: int) -> dict | None:
+    """Give an unassigned ticket to the best online agent with room under their ticket capacity (its
+    category's team, if it has one), or leave it in the team's unassigned queue. None when it waits."""
+    if policy.current.mode != "auto":
+        return None
+    for _ in range(ROUTE_RACES):
+        now = utcnow()
+        try:
+            with session_scope() as s:
+                t = _ticket(s, number)
+                if t.assignee_id is not None or t.status not in claims.OPEN_TICKET:
+                    return None
+                waited = (now - t.created_at).total_seconds()
+                best = selector.choose(claims.ready(s, now, tickets=True), t.category,
+                                       skill_exists=t.category in claims.skilled_somewhere(s), waited_s=waited,
+                                       skill_wait=policy.current.skill_wait, team_id=t.team_id)
+                if best is None:
+                    return None
+                claims.claim_ticket(s, number, best, now)
+                s.expire(t)
+                agent = s.get(Agent, best.id)
+                _assigned(s, t, agent, "assigned", "routing", reason="auto")
+                return ticket_dict(t)
+        except claims.Lost:
+            continue
+    return None
+
+
+def route_waiting(limit: int = 50) -> int:
+    """The scheduler's pass over the unassigned queue, oldest first: an agent may have freed up."""
+    if policy.current.mode != "auto":
+        return 0
+    with session_scope() as s:
+        numbers = list(s.scalars(select(Ticket.id).where(Ticket.assignee_id.is_(None),
+                                                         Ticket.status.in_(claims.OPEN_TICKET))
+                                 .order_by(Ticket.created_at).limit(limit)))
+    return sum(route(n) is not None for n in numbers)
+
+
+def transfer(number: int, actor: str, *, to_agent=None, to_team=None, note=None) -> dict:
+    """Pass a ticket to another agent or to a team's unassigned queue, with a note only staff see."""
+    note = clean_text(note, 2000, "note") if isinstance(note, str) and note.strip() else None
+    if (to_agent in (None, "")) == (to_team in (None, "")):
+        raise ServiceError("Transfer to one agent or one team.")
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.status == "closed":
+            raise ServiceError(f"Ticket #{number} is closed.")
+        if to_agent not in (None, ""):
+            agent = s.get(Agent, int(to_agent)) if str(to_agent).isdigit() else None
+            if agent is None or not agent.active:
+                raise ServiceError("That agent does not exist or is not active.")
+            if t.assignee_id == agent.id:
+                raise ServiceError(f"Ticket #{number} is already {agent.name}'s.")
+            kind = "reassigned" if t.assignee_id else "assigned"
+            t.assignee_id, t.assignee = agent.id, agent
+            if agent.team_id:
+                t.team_id = agent.team_id
+            _assigned(s, t, agent, kind, actor, transfer=True)
+            where = agent.name
+        else:
+            team = s.get(Team, int(to_team)) if str(to_team).isdigit() else None
+            if team is None:
+                raise ServiceError("There is no such team.")
+            t.team_id, t.assignee_id, t.assignee = team.id, None, None
+            add_event(s, t, "unassigned", actor, public=False, team=team.name)
+            where = f"the {team.name} team"
+        add_event(s, t, "note", actor, public=False, text=f"Transferred to {where}." + (f" {note}" if note else ""))
+        log.info("ticket transferred number=%s to_agent=%s to_team=%s", number, to_agent, to_team)
+        result = ticket_dict(t)
+    if to_team not in (None, ""):
+        return route(number) or result
+    return result
 
 
 def assignment_mail_delay() -> float:
@@ -319,9 +409,9 @@ def reply_in(s: Session, t: Ticket, text: str, *, source: str, uploads: list | N
 
 def open_in(s: Session, customer: Customer, description: str, category: str, *, source: str,
             subject: str | None = None, uploads: list | None = None, **data) -> Ticket:
-    """A ticket the customer opened themselves (e.g. by mail), in the caller's transaction."""
-    if category not in CATEGORIES:
-        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    """A ticket the customer opened themselves (e.g. by mail), in the caller's transaction. Triage sets its
+    priority; the routing sweep of the serving process assigns it (`route` after the commit does it now)."""
+    catalog.require_category(category, s)
     t = _open(s, customer, None, description, category, source, "customer", subject=subject)
     _attach_to_created(s, t, uploads, **data)
     return t

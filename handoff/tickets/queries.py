@@ -5,7 +5,7 @@ from sqlalchemy import String, cast, or_, select
 
 from handoff.db import session_scope
 from handoff.errors import NotFound
-from handoff.models import CATEGORIES, Customer, Ticket, TicketEvent
+from handoff.models import Customer, Ticket, TicketEvent
 
 from .lifecycle import PRIORITIES, STATUS_WORDS, TRANSITIONS, ticket_dict
 
@@ -21,7 +21,7 @@ def detail_dict(t: Ticket, public_only: bool) -> dict:
         "description": t.description, "source": t.source, "escalated": t.escalated,
         "customer": {"id": t.customer.id, "label": t.customer.label, "email": t.customer.email},
         "assignee_id": t.assignee_id, "conversation_id": t.conversation_id, "parent_id": t.parent_id,
-        "rating": t.rating, "rating_comment": t.rating_comment, "created_at": t.created_at, "tags": t.tags or [],
+        "triage": t.triage, "rating": t.rating, "rating_comment": t.rating_comment, "created_at": t.created_at, "tags": t.tags or [],
         "updated_at": t.updated_at, "status_words": STATUS_WORDS[t.status],
         "events": [event_dict(e) for e in t.events if e.public or not public_only],
     })
@@ -78,7 +78,7 @@ def search(*, customer_id: int | None = None, viewer: tuple[int, str, bool] | No
         query = query.where(Ticket.status.in_(("new", "open", "pending")))
     if priority in PRIORITIES:
         query = query.where(Ticket.priority == priority)
-    if category in CATEGORIES:
+    if category:
         query = query.where(Ticket.category == category)
     if assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))

@@ -15,7 +15,8 @@ from handoff.errors import ServiceError, clean_day, clean_int
 from handoff.inbound import intake
 from handoff.knowledge import analytics, faqs, settings
 from handoff.mail import health, outbox
-from handoff.models import CATEGORIES, Conversation, Handoff, Ticket, utcnow
+from handoff.models import Conversation, Handoff, Ticket, utcnow
+from handoff.routing import catalog
 from handoff.people import agents
 from handoff.people.auth import staff_required
 from handoff.tickets import lifecycle, queries
@@ -72,7 +73,7 @@ def backup_status() -> dict:
 @staff_required(admin=True)
 def dashboard():
     return render_template("admin.html", agents=agents.list_all(), escalations=escalations(), stats=stats(),
-                           categories=CATEGORIES, backup=backup_status(), mail_health=health.status(),
+                           categories=catalog.slugs(), backup=backup_status(), mail_health=health.status(),
                            welcome=settings.welcome(),
                            welcome_default=settings.DEFAULT_WELCOME, welcome_max=settings.MAX_WELCOME)
 
@@ -121,7 +122,7 @@ def ticket_list():
                           until=clean_day(a.get("until"), end=True), q=a.get("q"))
     return render_template("admin/tickets.html", tickets=rows, filters=dict(a), agents=agents.list_all(),
                            statuses=list(lifecycle.TRANSITIONS), priorities=lifecycle.PRIORITIES,
-                           categories=CATEGORIES)
+                           categories=catalog.slugs())
 
 
 @bp.post("/tickets/<int:number>/assign")
@@ -201,8 +202,8 @@ def inbound_decide(inbound_id: int):
 def _report_from_args() -> dict:
     a = request.args
     category = a.get("category") or None
-    if category is not None and category not in CATEGORIES:
-        raise ServiceError(f"Unknown category; use one of: {', '.join(CATEGORIES)}.")
+    if category is not None:
+        catalog.require_category(category)
     agent_id = clean_int(a.get("agent"), "agent") if a.get("agent") else None
     days = a.get("days")
     if days and not a.get("since"):
@@ -225,7 +226,7 @@ def reports_page():
     except ServiceError as err:
         error, report = err.message, reports.report(analytics.period())
     return render_template("admin/reports.html", report=report, error=error, filters=dict(request.args),
-                           agents=agents.list_all(), categories=CATEGORIES), 400 if error else 200
+                           agents=agents.list_all(), categories=catalog.slugs()), 400 if error else 200
 
 
 @bp.get("/reports.csv")
@@ -253,3 +254,48 @@ def canned_create():
     except ServiceError as err:
         flash(err.message, "error")
     return redirect(url_for("admin.canned"))
+
+
+@bp.get("/routing")
+@staff_required(admin=True)
+def routing():
+    """Categories, teams, and each agent's skills, team and capacities."""
+    cfg = current_app.config
+    return render_template("admin/routing.html", agents=agents.list_all(), categories=catalog.categories(),
+                           teams=catalog.teams(), mode=cfg.get("ROUTING_MODE", "auto"),
+                           accept_timeout=cfg.get("ASSIGN_ACCEPT_TIMEOUT", 30))
+
+
+def _routing_change(action, success: str):
+    try:
+        action()
+        flash(success, "success")
+    except ServiceError as err:
+        if err.status == 404:
+            raise
+        flash(err.message, "error")
+    return redirect(url_for("admin.routing"))
+
+
+@bp.post("/routing/agents/<int:agent_id>")
+@staff_required(admin=True)
+def routing_agent(agent_id: int):
+    f = request.form
+    return _routing_change(lambda: agents.set_routing(agent_id, skills=f.getlist("skills"), team_id=f.get("team_id"),
+                                                      capacity=f.get("capacity"),
+                                                      ticket_capacity=f.get("ticket_capacity")),
+                           "Agent's routing saved.")
+
+
+@bp.post("/routing/categories")
+@staff_required(admin=True)
+def routing_category():
+    f = request.form
+    return _routing_change(lambda: catalog.save_category(f.get("slug"), f.get("name"), f.get("team_id")),
+                           "Category saved.")
+
+
+@bp.post("/routing/teams")
+@staff_required(admin=True)
+def routing_team():
+    return _routing_change(lambda: catalog.create_team(request.form.get("name")), "Team added.")

@@ -16,7 +16,8 @@ from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_int
 from handoff.knowledge import analytics, evaluation, faqs, learning, settings
 from handoff.knowledge.calibration import RISK_LEVELS
-from handoff.models import CATEGORIES, Faq
+from handoff.models import Faq
+from handoff.routing import catalog
 from handoff.people.auth import staff_required
 
 bp = Blueprint("kb_admin", __name__, url_prefix="/admin/kb")
@@ -83,7 +84,7 @@ def index():
 def _index_page(status: int = 200):
     q, category = request.args.get("q", ""), request.args.get("category") or None
     return render_template("admin/kb/index.html", faqs=faqs.list_faqs(q, category), q=q,
-                           category=category, categories=CATEGORIES, total=faqs.count(),
+                           category=category, categories=catalog.slugs(), total=faqs.count(),
                            quality=current_app.extensions["knowledge"].quality(), risk_levels=RISK_LEVELS), status
 
 
@@ -102,7 +103,7 @@ def set_risk():
 @bp.get("/new")
 def new():
     return render_template("admin/kb/edit.html", faq=None, values={"enabled": True, "phrasings": []},
-                           categories=CATEGORIES)
+                           categories=catalog.slugs())
 
 
 @bp.post("/new")
@@ -113,7 +114,7 @@ def create():
                               values["enabled"])
     except ServiceError as err:
         flash(err.message, "error")
-        return render_template("admin/kb/edit.html", faq=None, values=values, categories=CATEGORIES), 400
+        return render_template("admin/kb/edit.html", faq=None, values=values, categories=catalog.slugs()), 400
     flash(f"FAQ '{faq['slug']}' created; the bot answers with it now.", "success")
     return redirect(url_for("kb_admin.index"))
 
@@ -121,7 +122,7 @@ def create():
 @bp.get("/<int:faq_id>")
 def edit(faq_id: int):
     faq = faqs.faq_for_admin(faq_id)
-    return render_template("admin/kb/edit.html", faq=faq, values=faq, categories=CATEGORIES)
+    return render_template("admin/kb/edit.html", faq=faq, values=faq, categories=catalog.slugs())
 
 
 @bp.post("/<int:faq_id>")
@@ -135,7 +136,7 @@ def update(faq_id: int):
         if err.status == 404:
             raise
         flash(err.message, "error")
-        return render_template("admin/kb/edit.html", faq=faq, values=values, categories=CATEGORIES), 400
+        return render_template("admin/kb/edit.html", faq=faq, values=values, categories=catalog.slugs()), 400
     flash(f"FAQ '{faq['slug']}' saved.", "success")
     return redirect(url_for("kb_admin.index"))
 
@@ -266,7 +267,7 @@ def _question_ids() -> list[int]:
 @bp.get("/suggestions")
 def suggestions():
     return render_template("admin/kb/suggestions.html", suggestions=learning.suggestions(
-        answered=current_app.extensions["knowledge"].answers()), categories=CATEGORIES)
+        answered=current_app.extensions["knowledge"].answers()), categories=catalog.slugs())
 
 
 @bp.post("/suggestions/approve")

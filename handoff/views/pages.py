@@ -64,10 +64,13 @@ def logout():
 @bp.get("/console")
 @staff_required()
 def console():
-    from handoff.models import CATEGORIES
+    from handoff.routing import catalog
     from handoff.tickets.lifecycle import PRIORITIES
 
-    return render_template("console.html", agent=current_user, categories=CATEGORIES, priorities=PRIORITIES)
+    from handoff.people import agents
+
+    return render_template("console.html", agent=current_user, categories=catalog.slugs(), priorities=PRIORITIES,
+                           teams=catalog.teams(), colleagues=[a for a in agents.list_all() if a["active"]])
 
 
 @bp.get("/vendor/<path:name>")

@@ -24,7 +24,8 @@ from handoff.chat import conversations
 from handoff.config import public_url
 from handoff.db import session_scope
 from handoff.errors import ServiceError
-from handoff.models import CATEGORIES, Conversation
+from handoff.models import Conversation
+from handoff.routing import catalog
 from handoff.people import customers
 from handoff.people.auth import CustomerUser, client_address, customer_required, end_session
 from handoff.tickets import attachments, lifecycle, queries
@@ -192,7 +193,7 @@ def new_ticket():
         else:
             flash(f"Ticket #{ticket['number']} is open. We emailed you a copy.", "success")
             return redirect(url_for("portal.ticket", number=ticket["number"]))
-    return render_template("portal/new_ticket.html", categories=CATEGORIES, error=error,
+    return render_template("portal/new_ticket.html", categories=catalog.slugs(), error=error,
                            form=dict(request.form)), (400 if error else 200)
 
 

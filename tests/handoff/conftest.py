@@ -43,8 +43,11 @@ def service_app(database_url: str, rasa: FakeRasa, **settings):
 
 
 @pytest.fixture
-def app(tmp_path, fake_rasa):
-    return service_app(f"sqlite:///{tmp_path / 'test.db'}", fake_rasa, ATTACHMENT_DIR=str(tmp_path / "attachments"))
+def app(tmp_path, fake_rasa, request):
+    """The service; a test marked `@pytest.mark.settings(ROUTING_MODE="broadcast")` gets those settings."""
+    marker = request.node.get_closest_marker("settings")
+    return service_app(f"sqlite:///{tmp_path / 'test.db'}", fake_rasa, ATTACHMENT_DIR=str(tmp_path / "attachments"),
+                       **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

@@ -79,7 +79,15 @@
     tagsInput: $("chat-tags"),
     tagsStatus: $("chat-tags-status"),
     cannedButton: $("canned-btn"),
+    presence: $("presence-select"),
+    presenceNotice: $("presence-notice"),
+    transfer: $("transfer"),
+    transferForm: $("transfer-form"),
+    transferTo: $("transfer-to"),
+    transferNote: $("transfer-note"),
+    transferStatus: $("transfer-status"),
   };
+  const HEARTBEAT_MS = 20000;
   const baseTitle = document.title;
 
   const state = {
@@ -89,6 +97,7 @@
     previewId: null, // a queued conversation shown read-only before accepting
     accepting: new Set(), // conversation ids with an accept in flight
     canned: [], // {shortcut, text, shared}
+    offers: new Map(), // conversation id -> when the offer to this agent lapses (ms since epoch)
   };
 
   // --- helpers -------------------------------------------------------------------------------
@@ -220,9 +229,18 @@
         email ? h("p", { class: "item-sub" }, email) : null,
         h("p", { class: `reason reason-${summary.handoff_reason || "unknown"}` }, reasonText(summary.handoff_reason)),
         summary.topic ? h("p", { class: "item-sub topic" }, `Topic: ${summary.topic}`) : null,
-        summary.suggested_agent && summary.suggested_agent.name === me.name
-          ? h("p", { class: "suggested" }, "Suggested for you")
+        summary.priority && summary.priority !== "normal"
+          ? h("p", { class: `item-sub priority priority-${summary.priority}` },
+            `Priority: ${summary.priority}` +
+              ((summary.priority_reasons || []).length ? ` (${summary.priority_reasons.join(", ")})` : ""))
           : null,
+        state.offers.has(summary.id)
+          ? h("p", { class: "suggested offered" }, `Assigned to you: accept within ${offerLeft(summary.id)} s`)
+          : summary.offered_to
+            ? h("p", { class: "item-sub" }, `Offered to ${summary.offered_to.name}`)
+            : summary.suggested_agent && summary.suggested_agent.name === me.name
+              ? h("p", { class: "suggested" }, "Suggested for you")
+              : null,
         summary.need
           ? h("p", { class: "need" }, h("span", { class: "need-label" }, "Needs: "), String(summary.need))
           : h("p", { class: "need muted" }, "Has not said what they need yet"),
@@ -245,7 +263,7 @@
               class: "btn btn-small accept-btn",
               type: "button",
               "aria-label": `Accept conversation with ${label}`,
-              disabled: accepting || !socket.connected,
+              disabled: accepting || !socket.connected || Boolean(summary.offered_to && !state.offers.has(summary.id)),
             },
             accepting ? "Accepting…" : "Accept"
           )
@@ -689,12 +707,17 @@
 
   // --- actions -------------------------------------------------------------------------------
 
+  function offerLeft(id) {
+    return Math.max(0, Math.round((state.offers.get(id) - Date.now()) / 1000));
+  }
+
   function accept(id) {
     clearError();
     state.accepting.add(id);
     renderQueue();
     request("accept", { conversation_id: id }, (ack) => {
       state.accepting.delete(id);
+      state.offers.delete(id);
       if (ack.ok) {
         state.queue = state.queue.filter((summary) => summary.id !== id);
         if (ack.conversation) upsertConversation(ack.conversation);
@@ -872,7 +895,74 @@
     notifyNewInQueue(previousIds);
   });
 
+  socket.on("chat_assigned", (data) => {
+    const conversation = data && data.conversation;
+    if (!conversation) return;
+    state.offers.set(conversation.id, Date.now() + 1000 * (Number(data.accept_within_s) || 30));
+    chime();
+    desktopAlert("A chat is assigned to you", `${customerLabel(conversation.customer)}: ${conversation.last_message || ""}`,
+      "ccr-assigned");
+    renderQueue();
+  });
+
+  socket.on("offer_withdrawn", (data) => {
+    if (!data || !state.offers.delete(data.conversation_id)) return;
+    ui.presenceNotice.textContent = data.reason === "timeout"
+      ? "A chat assigned to you was not accepted in time, so it went to a colleague." : "";
+    renderQueue();
+  });
+
+  socket.on("presence", (data) => {
+    if (!data || !ui.presence) return;
+    ui.presence.value = data.status;
+    if (data.notice) ui.presenceNotice.textContent = data.notice;
+    else if (data.status === "online") ui.presenceNotice.textContent = "";
+  });
+
+  if (ui.presence) {
+    ui.presence.addEventListener("change", () => {
+      request("set_presence", { status: ui.presence.value }, (ack) => {
+        if (!ack.ok) showError(ack.error || "Your status could not be changed.");
+        else ui.presenceNotice.textContent = "";
+      });
+    });
+  }
+
+  // The server counts an agent offline after a minute without this (a closed laptop, a lost network).
+  setInterval(() => {
+    if (socket.connected) socket.emit("heartbeat", {});
+    if (state.offers.size) renderQueue(); // the countdown
+  }, HEARTBEAT_MS / 4);
+
+  if (ui.transferForm) {
+    ui.transferForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const chat = state.chats.get(state.selectedId);
+      const [kind, id] = (ui.transferTo.value || "").split(":");
+      if (!chat || !id) {
+        ui.transferStatus.textContent = "Choose an agent or a team.";
+        return;
+      }
+      const payload = { conversation_id: chat.id, note: ui.transferNote.value };
+      payload[kind === "team" ? "team_id" : "agent_id"] = Number(id);
+      request("transfer", payload, (ack) => {
+        if (!ack.ok) {
+          ui.transferStatus.textContent = ack.error || "The chat could not be transferred.";
+          return;
+        }
+        ui.transferStatus.textContent = `Transferred to ${ack.to}.`;
+        ui.transferNote.value = "";
+        ui.transfer.open = false;
+        state.chats.delete(chat.id);
+        state.selectedId = null;
+        renderChatList();
+        renderSelected();
+      });
+    });
+  }
+
   socket.on("conversation", (conversation) => {
+    if (!state.chats.has(conversation.id)) socket.emit("follow", { conversation_id: conversation.id });
     upsertConversation(conversation);
     if (state.selectedId === null || state.selectedId === conversation.id) select(conversation.id);
     else renderChatList();

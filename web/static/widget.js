@@ -95,11 +95,22 @@
 
     const STATUS_TEXT = {
       bot: () => "You're chatting with the assistant",
-      queued: () => "Waiting for an agent…",
+      queued: (agent, queue) => queueText(queue),
       agent: (agent) => `You're chatting with ${(agent && agent.name) || "an agent"}`,
       resolved: () => "Conversation resolved",
     };
     const SENDER_LABEL = { customer: "You", bot: "Assistant", agent: "Agent", system: "Notice" };
+
+    /** "You're number 3 in line · about 4 min": the place the server sends while the chat is queued. */
+    function queueText(queue) {
+      const position = queue && Number(queue.position);
+      if (!position) return "Waiting for an agent…";
+      const place = position === 1 ? "You're next in line" : `You're number ${position} in line`;
+      const wait = queue.estimated_wait_s;
+      if (wait === null || wait === undefined) return `${place}. An agent will be with you soon.`;
+      const minutes = Math.round(Number(wait) / 60);
+      return `${place} · about ${minutes < 1 ? "less than a minute" : `${minutes} min`}`;
+    }
     const SMALL_SCREEN = 480; // at most this wide (as seen), the open panel takes the whole screen
 
     // --- small helpers -----------------------------------------------------------------------
@@ -378,10 +389,12 @@
     }
 
     let agentName = null;
-    function setStatus(status, agent) {
+    function setStatus(status, agent, queue) {
       agentName = (agent && agent.name) || null;
       const text = STATUS_TEXT[status];
-      ui.status.textContent = text ? text(agent) : "";
+      ui.status.textContent = text ? text(agent, queue) : "";
+      if (queue && queue.position) ui.status.dataset.position = String(queue.position);
+      else delete ui.status.dataset.position;
       ui.status.dataset.status = status || "";
       if (status !== "agent") hideRemoteTyping();
     }
@@ -564,7 +577,7 @@
           socket.on("history", onHistory);
           socket.on("message", onMessage);
           socket.on("conversation_status", (data) => {
-            setStatus(data.status, data.agent);
+            setStatus(data.status, data.agent, data.queue);
             if (data.status === "resolved") showRating(null);
             else hideRating();
           });
@@ -615,7 +628,7 @@
       }
       for (const message of data.messages || []) ui.transcript.append(renderMessage(message));
       for (const entry of outbox.values()) ui.transcript.append(entry.element);
-      setStatus(data.status, data.agent);
+      setStatus(data.status, data.agent, data.queue);
       if (data.can_rate) showRating(data.rating);
       else hideRating();
       const active = (data.messages || []).length > 0 && data.status !== "resolved";

@@ -9,10 +9,11 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, emit, join_room
 
-from handoff.chat import agent_sockets, conversations, presence
+from handoff.chat import agent_sockets, assignment, conversations
 from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import Forbidden, ServiceError, clean_client_id, clean_int, clean_text, require_dict
 from handoff.realtime import agent_room, conversation_room, publish_typing
+from handoff.routing import presence
 
 log = logging.getLogger("careregistry.sockets.agent")
 TOO_FAST = "You are sending messages too fast; this one was not sent. Please wait {wait} and send it again."
@@ -42,11 +43,15 @@ class AgentNamespace(Namespace):
         presence.connected(agent_id)
         join_room("agents")
         join_room(agent_room(agent_id))
+        emit("presence", {"status": presence.status_of(agent_id), "notice": None})
         emit("queue", {"conversations": conversations.queue()})
         for conversation in conversations.agent_open_conversations(agent_id):
             join_room(conversation_room(conversation["id"]))
             emit("conversation", conversation)
+        for offer in conversations.offers_to(agent_id):  # a reload keeps what was offered
+            emit("chat_assigned", offer)
         log.info("agent connect sid=%s agent=%s", request.sid, agent_id)
+        current_app.extensions["socketio"].start_background_task(assignment.dispatch)  # a place opened up
         return True
 
     def on_disconnect(self, reason=None):
@@ -57,6 +62,7 @@ class AgentNamespace(Namespace):
             agent_sockets.closed(request.sid)
             self.sids_of[agent_id].discard(request.sid)
             presence.disconnected(agent_id)
+            assignment.agent_left(agent_id)
 
     def _agent(self) -> int:
         agent_id = self.agent_of.get(request.sid)
@@ -76,6 +82,7 @@ class AgentNamespace(Namespace):
 
     @acknowledged
     def on_accept(self, data=None):
+        """Take the chat offered to this agent (auto), or any queued chat (broadcast, or with room)."""
         agent_id, cid = self._agent(), self._conversation_id(data)
         conversation = conversations.accept(agent_id, cid)
         server = current_app.extensions["socketio"].server
@@ -83,6 +90,39 @@ class AgentNamespace(Namespace):
             server.enter_room(sid, conversation_room(cid), namespace=self.namespace)
         emit("conversation", conversation, to=agent_room(agent_id), skip_sid=request.sid)
         return {"conversation": conversation}
+
+    def on_heartbeat(self, data=None):
+        """The console is still open (every 20 s): without it for PRESENCE_TIMEOUT the agent is offline."""
+        agent_id = self.agent_of.get(request.sid)
+        if agent_id is not None:
+            presence.heartbeat(agent_id)
+
+    @acknowledged
+    def on_set_presence(self, data=None):
+        """The agent chooses online, away or offline."""
+        status = assignment.set_presence(self._agent(), require_dict(data).get("status"))
+        return {"status": status}
+
+    @acknowledged
+    def on_transfer(self, data=None):
+        """Pass the chat to an agent or a team, with a note only staff see."""
+        agent_id, cid = self._agent(), self._conversation_id(data)
+        result = conversations.transfer(agent_id, cid, to_agent=data.get("agent_id"), to_team=data.get("team_id"),
+                                        note=data.get("note"), admin=current_user.is_admin)
+        server = current_app.extensions["socketio"].server
+        for sid in self.sids_of[agent_id]:  # the chat leaves this agent's tabs
+            server.leave_room(sid, conversation_room(cid), namespace=self.namespace)
+        for sid in self.sids_of.get(result.get("agent_id"), ()):  # and joins the new owner's, here
+            server.enter_room(sid, conversation_room(cid), namespace=self.namespace)
+        return result
+
+    @acknowledged
+    def on_follow(self, data=None):
+        """A tab follows a chat that became this agent's elsewhere (a transfer made in another process)."""
+        agent_id, cid = self._agent(), self._conversation_id(data)
+        if conversations.assigned_agent(cid) != agent_id:
+            raise Forbidden("This conversation is not assigned to you.")
+        join_room(conversation_room(cid))
 
     @acknowledged
     def on_open(self, data=None):
@@ -116,3 +156,4 @@ class AgentNamespace(Namespace):
         if conversations.assigned_agent(cid) != agent_id:  # only the owner's typing is shown
             return
         publish_typing(cid, "agent", bool(data.get("typing")))
+

@@ -62,7 +62,7 @@ def test_what_is_not_the_bots_or_came_after_the_restart_is_left_alone(app, fake_
     relay = app.extensions["relay"]
     queued = acknowledged_then_died("visitor-queued-1", "I want a person")
     agent = make_agent()
-    from handoff.chat import presence
+    from handoff.routing import presence
 
     presence.connected(agent["id"])
     assert conversations.request_handoff(queued, "customer_request")["status"] == "queued"

@@ -1,7 +1,11 @@
 """Handoff from the bot to a person and back, as the customer and the agents see it."""
 from __future__ import annotations
 
+import pytest
+
 from tests.fakes import at_once, wait_for
+
+BROADCAST = pytest.mark.settings(ROUTING_MODE="broadcast")
 
 
 def _queued_chat(customer_socket, api, text="I need help with a refund"):
@@ -14,6 +18,7 @@ def _queued_chat(customer_socket, api, text="I need help with a refund"):
     return chat, cid, resp.get_json()
 
 
+@BROADCAST
 def test_handoff_reaches_every_online_agent_with_transcript_and_reason(customer_socket, agent_socket, make_agent, api):
     sam = agent_socket()
     kim = agent_socket(make_agent("Kim Agent"))
@@ -26,7 +31,8 @@ def test_handoff_reaches_every_online_agent_with_transcript_and_reason(customer_
         assert item["last_message"].startswith("bot heard")
         preview = console.emit("open", {"conversation_id": cid})
         assert [m["text"] for m in preview["conversation"]["messages"]][:1] == ["I need help with a refund"]
-    assert chat.of("conversation_status")[-1] == {"conversation_id": cid, "status": "queued", "agent": None}
+    assert chat.of("conversation_status")[-1] == {"conversation_id": cid, "status": "queued", "agent": None,
+                                                  "queue": {"position": 1, "estimated_wait_s": None}}
 
 
 def test_live_chat_both_ways_then_resolve_and_the_bot_resumes(customer_socket, agent_socket, api, fake_rasa):
@@ -64,6 +70,7 @@ def test_hand_back_to_the_bot(customer_socket, agent_socket, api):
     assert not agent.emit("agent_message", {"conversation_id": cid, "text": "late", "client_msg_id": "z"})["ok"]
 
 
+@BROADCAST
 def test_two_agents_accepting_together_exactly_one_wins(customer_socket, agent_socket, make_agent, api):
     consoles = [agent_socket(), agent_socket(make_agent("Kim Agent")), agent_socket(make_agent("Lee Agent"))]
     _, cid, _ = _queued_chat(customer_socket, api)
