@@ -19,6 +19,7 @@ import socketio
 logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
 
 CONNECT_TIMEOUT = 15
+HEARTBEAT_SECONDS = 20
 CALL_TIMEOUT = 30
 
 
@@ -105,7 +106,17 @@ class AgentConsole:
     def connect(self) -> "AgentConsole":
         self.sio.connect(self.url, namespaces=["/agent"], headers=self.headers, auth=self.auth,
                          transports=["websocket"], wait_timeout=CONNECT_TIMEOUT)
+        threading.Thread(target=self._heartbeats, daemon=True).start()
         return self
+
+    def _heartbeats(self) -> None:
+        """As the console does: an agent whose console stops beating goes offline and loses their chats."""
+        while self.sio.connected:
+            time.sleep(HEARTBEAT_SECONDS)
+            try:
+                self.sio.emit("heartbeat", {}, namespace="/agent")
+            except Exception:  # noqa: BLE001 - closed meanwhile
+                return
 
     def call(self, event: str, data: dict, timeout: float = CALL_TIMEOUT) -> dict:
         return self.sio.call(event, data, namespace="/agent", timeout=timeout)

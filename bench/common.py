@@ -169,7 +169,10 @@ def bench_stack(with_bot: bool, progress=print, extra_env: dict | None = None) -
                       # Every simulated customer connects from 127.0.0.1, and a few simulated agents answer
                       # hundreds of chats each: no per-address connection limit, no per-agent message rate.
                       extra_env={"DATABASE_URL": f"sqlite:///{var / 'bench.db'}", "RATE_CHAT_CONNECT": "",
-                                 "RATE_AGENT": "", "RATE_AGENT_CONNECTION": "", **(extra_env or {})})
+                                 "RATE_AGENT": "", "RATE_AGENT_CONNECTION": "",
+                                 # The relay part hands each chat to a chosen console itself: every agent
+                                 # sees the queue and accepts (automatic offers are routing's business).
+                                 "ROUTING_MODE": "broadcast", **(extra_env or {})})
         names = ("rasa", "actions", "web") if with_bot else ("web",)
         running = RunningStack(stack, names=names)
         started = time.monotonic()
