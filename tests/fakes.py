@@ -31,7 +31,11 @@ class FakeRasa:
             def do_GET(self):
                 if owner.mode == "down":
                     return self._json(503, {"error": "down"})
-                self._json(200, {"version": "3.6.21", "status": "ok"})
+                # As `rasa run` without --enable-api: its root page only (/version, /status... are the API's);
+                # /health is the action server's, which tests point at this fake too.
+                if self.path not in ("/", "/health"):
+                    return self._json(404, {"error": "not found"})
+                self._json(200, {"hello": "Hello from Rasa: 3.6.21"})
 
             def do_POST(self):
                 if owner.token and self.headers.get("Authorization") != f"Bearer {owner.token}":

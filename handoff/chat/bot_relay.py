@@ -148,7 +148,8 @@ class BotRelay:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if self._http.get(self.url.rsplit("/webhooks/", 1)[0] + "/version", timeout=2).ok:
+                # Rasa runs without its HTTP API, so no /version: its root page answers once it serves.
+                if self._http.get(self.url.rsplit("/webhooks/", 1)[0] + "/", timeout=2).ok:
                     return True
             except requests.RequestException:
                 pass

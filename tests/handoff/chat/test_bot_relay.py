@@ -85,3 +85,15 @@ def test_two_processes_starting_together_answer_each_message_once(app, fake_rasa
     for i, cid in enumerate(cids):
         assert fake_rasa.messages_from(cid) == [f"question {i}"]
         assert [sender for sender, _ in transcript(cid)] == ["customer", "bot"]
+
+
+def test_the_replay_after_a_restart_waits_for_rasa_only_while_it_is_down(app, fake_rasa):
+    """Rasa serves without its HTTP API: the wait must end as soon as its root page answers."""
+    import time
+
+    relay = app.extensions["relay"]
+    started = time.monotonic()
+    assert relay.wait_for_rasa(timeout=6) is True
+    assert time.monotonic() - started < 3, "waited for an API endpoint Rasa does not serve"
+    fake_rasa.mode = "down"
+    assert relay.wait_for_rasa(timeout=1) is False
