@@ -66,6 +66,9 @@ def take(url: str, target: Path, progress=print) -> Path:
             # under steady load it never finished. One read transaction does not hold up WAL writers.
             source.backup(copy, pages=-1,
                           progress=lambda _s, remaining, total: progress(f"  {total - remaining}/{total} pages"))
+            # The copy inherits the service's WAL mode; a backup is one self-contained file, so a later
+            # read-only check (or a copy off the machine) never meets a -wal or -shm beside it.
+            copy.execute("PRAGMA journal_mode=DELETE")
         finally:
             copy.close()
             source.close()
