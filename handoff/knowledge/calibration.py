@@ -173,7 +173,7 @@ def calibrate(outcomes: Sequence[Outcome], uncovered_share: float = UNCOVERED_SH
     (right_w, right_b), (reach_w, reach_b) = (_fit(z, target, weight) for target in (right, reachable))
     p_right = 1.0 / (1.0 + np.exp(-(z @ right_w + right_b)))
     p_reach = 1.0 / (1.0 + np.exp(-(z @ reach_w + reach_b)))
-    levels = {one_in: _level(one_in, p_right, p_reach, right, reachable, covered, weight, share)
+    levels = {one_in: _level(one_in, p_right, p_reach, right, reachable, covered, weight, share, n_unc)
               for one_in in RISK_LEVELS}
     confused = Counter((o.expected, o.found) for o in outcomes if o.covered and not o.right)
     return Calibration(mean, scale, right_w, right_b, reach_w, reach_b, levels,
@@ -192,7 +192,8 @@ def _fit(z: np.ndarray, target: np.ndarray, weight: np.ndarray) -> tuple[np.ndar
     return model.coef_[0].copy(), float(model.intercept_[0])
 
 
-def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share) -> Level:
+def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share, n_lacking) -> Level:
+    """`n_lacking`: held-out questions on lacking topics, those that matched nothing included."""
     risk = 1.0 / one_in
     # Answer threshold: walk down the held-out searches by P(right) while the answers so far are
     # wrong at most `risk` of all questions, and stop at the last right one: risk left over buys nothing.
@@ -216,7 +217,7 @@ def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share) -
     lacking = ~covered
     if lacking.any():
         ranked_lacking = np.sort(p_right[lacking])[::-1]
-        allowed = int(np.floor(UNCOVERED_ANSWERED * lacking.sum()))
+        allowed = int(np.floor(UNCOVERED_ANSWERED * n_lacking))
         if allowed < len(ranked_lacking):
             answer = max(answer, float(np.nextafter(ranked_lacking[allowed], 2.0)))
     answered = p_right >= answer
@@ -224,7 +225,7 @@ def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share) -
     # the questions on topics the KB lacks (they should hear "I don't know", not unrelated FAQs).
     rest = ~answered
     ranked = np.sort(p_reach[rest & lacking])[::-1]
-    allowed = int(np.floor(UNCOVERED_OFFERED * lacking.sum()))
+    allowed = int(np.floor(UNCOVERED_OFFERED * n_lacking))
     if len(ranked) == 0:
         choose = 0.0
     elif allowed <= 0:

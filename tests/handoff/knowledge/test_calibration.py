@@ -134,6 +134,10 @@ def test_questions_on_lacking_topics_are_answered_at_most_at_the_cap_whatever_ri
     assert shares[20] == pytest.approx(0.15, abs=0.005)  # the cap, not the budget, decides at 1 in 20
     assert shares[100] == pytest.approx(0.05, abs=0.005)  # 1 wrong in 100 is stricter than the cap
     assert calibration.level(20).wrong == pytest.approx(0.2 * shares[20], abs=0.002)
+    # As many again that matched nothing at all count too: 15% of 2,000 is 30% of the 1,000 that matched.
+    calibration = calibrate(outcomes, unmatched=(0, 1000))
+    uncovered = np.array([calibration.probabilities(o.features)[0] for o in outcomes[3000:]])
+    assert (uncovered >= calibration.level(20).answer).mean() == pytest.approx(0.30, abs=0.005)
 
 
 def test_held_out_searches_hold_out_whole_faqs_and_some_phrasings_of_the_rest():
