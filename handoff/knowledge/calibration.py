@@ -15,9 +15,11 @@ close the nearest stored phrasing is); two small logistic regressions over them 
 
 and the thresholds on them are read off the same held-out searches: the answer threshold is the lowest
 that keeps wrong answers (a wrong FAQ, or any FAQ for an uncovered question) at or under the admin's
-risk, counting UNCOVERED_SHARE of questions as uncovered; the choice threshold is the lowest that
-offers choices to at most UNCOVERED_OFFERED of the questions on held-out topics. No customer question is looked at. The fold models see less of the KB than the
-final one, so what is expected here is slightly pessimistic.
+risk, counting UNCOVERED_SHARE of questions as uncovered, and answers at most UNCOVERED_ANSWERED of
+the questions on held-out topics whatever the risk left over; the choice threshold is the lowest that
+offers choices to at most UNCOVERED_OFFERED of the questions on held-out topics. No customer question
+is looked at. The fold models see less of the KB than the final one, so what is expected here is
+slightly pessimistic about covered questions, and optimistic about lacking topics (UNCOVERED_ANSWERED).
 """
 from __future__ import annotations
 
@@ -47,6 +49,11 @@ MIN_PHRASINGS = 24
 CONFUSED_PAIRS = 10
 # At most this share of held-out questions on a lacking topic may be offered choices.
 UNCOVERED_OFFERED = 0.1
+# At most this share of them may be answered outright, at any risk setting (see _level): the issue's
+# bound on out-of-scope questions answered. On CLINC150 the held-out topics understate how often real
+# questions on a lacking topic get an FAQ (without 15 intents: 15% expected, 26% measured), so this
+# halves the harm rather than meeting 20% there; a lower cap costs the full KB its 90% right answers.
+UNCOVERED_ANSWERED = 0.15
 
 
 @dataclass(frozen=True)
@@ -166,7 +173,7 @@ def calibrate(outcomes: Sequence[Outcome], uncovered_share: float = UNCOVERED_SH
     (right_w, right_b), (reach_w, reach_b) = (_fit(z, target, weight) for target in (right, reachable))
     p_right = 1.0 / (1.0 + np.exp(-(z @ right_w + right_b)))
     p_reach = 1.0 / (1.0 + np.exp(-(z @ reach_w + reach_b)))
-    levels = {one_in: _level(one_in, p_right, p_reach, right, reachable, covered, weight, share)
+    levels = {one_in: _level(one_in, p_right, p_reach, right, reachable, covered, weight, share, n_unc)
               for one_in in RISK_LEVELS}
     confused = Counter((o.expected, o.found) for o in outcomes if o.covered and not o.right)
     return Calibration(mean, scale, right_w, right_b, reach_w, reach_b, levels,
@@ -185,7 +192,8 @@ def _fit(z: np.ndarray, target: np.ndarray, weight: np.ndarray) -> tuple[np.ndar
     return model.coef_[0].copy(), float(model.intercept_[0])
 
 
-def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share) -> Level:
+def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share, n_lacking) -> Level:
+    """`n_lacking`: held-out questions on lacking topics, those that matched nothing included."""
     risk = 1.0 / one_in
     # Answer threshold: walk down the held-out searches by P(right) while the answers so far are
     # wrong at most `risk` of all questions, and stop at the last right one: risk left over buys nothing.
@@ -203,13 +211,21 @@ def _level(one_in, p_right, p_reach, right, reachable, covered, weight, share) -
         # is still answered; the held-out searches themselves are answered just the same.
         last = candidates[-1]
         answer = float(ranked[last] + ranked[last + 1]) / 2 if last + 1 < len(ranked) else float(ranked[last]) / 2
+    # However much risk is left, at most UNCOVERED_ANSWERED of the questions on held-out topics are
+    # answered: the wrong-answer budget alone lets a KB with few wrong covered answers spend it all
+    # on topics it lacks (on CLINC150 without 15 intents, 42% of their questions got an FAQ).
+    lacking = ~covered
+    if lacking.any():
+        ranked_lacking = np.sort(p_right[lacking])[::-1]
+        allowed = int(np.floor(UNCOVERED_ANSWERED * n_lacking))
+        if allowed < len(ranked_lacking):
+            answer = max(answer, float(np.nextafter(ranked_lacking[allowed], 2.0)))
     answered = p_right >= answer
     # Choice threshold among the rest: the lowest that offers choices to at most UNCOVERED_OFFERED of
     # the questions on topics the KB lacks (they should hear "I don't know", not unrelated FAQs).
     rest = ~answered
-    lacking = ~covered
     ranked = np.sort(p_reach[rest & lacking])[::-1]
-    allowed = int(np.floor(UNCOVERED_OFFERED * lacking.sum()))
+    allowed = int(np.floor(UNCOVERED_OFFERED * n_lacking))
     if len(ranked) == 0:
         choose = 0.0
     elif allowed <= 0:

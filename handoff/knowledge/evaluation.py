@@ -138,12 +138,27 @@ def score(matcher: FaqMatcher, queries: Sequence[Query], results: Sequence[list[
     }
 
 
-def evaluate(matcher: FaqMatcher, queries: Sequence[Query], risks: Sequence[int] = ()) -> dict:
-    """The report for one fitted matcher: score() plus per-query latency of search + decide. A
-    calibrated matcher's report also scores the same searches with the fixed thresholds ("fixed")
-    and at each of `risks` ("by_risk")."""
+def thresholds_in_use(matcher: FaqMatcher, risk: int | None = None) -> dict:
+    """What decide() goes by at `risk`: a calibrated matcher's thresholds on its confidence (P(the best
+    FAQ is right)) and coverage (P(the right FAQ is among the choices)), else the fixed score thresholds."""
+    calibration = matcher.calibration
+    if calibration is None:
+        return {"calibrated": False, "answer": matcher.answer_threshold, "choose": matcher.choose_threshold,
+                "margin": matcher.margin}
+    level = calibration.level(risk or matcher.risk)
+    return {"calibrated": True, "risk": level.one_in, "answer": round(min(level.answer, 1.0), 4),
+            "choose": round(min(level.choose, 1.0), 4)}
+
+
+def evaluate(matcher: FaqMatcher, queries: Sequence[Query], risks: Sequence[int] = (),
+             risk: int | None = None) -> dict:
+    """The report for one fitted matcher: score() at `risk` (the matcher's own when None) plus
+    per-query latency of search + decide, and the thresholds it was decided with. A calibrated
+    matcher's report also scores the same searches with the fixed thresholds ("fixed") and at each of
+    `risks` ("by_risk")."""
     results, seconds = search_all(matcher, queries)
-    report = score(matcher, queries, results)
+    report = score(matcher, queries, results, risk=risk)
+    report["decided_with"] = thresholds_in_use(matcher, risk)
     if matcher.calibration is not None:
         report["fixed"] = score(matcher.fixed(), queries, results)
         report["by_risk"] = {str(r): score(matcher, queries, results, risk=r) for r in risks}

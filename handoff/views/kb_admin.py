@@ -233,10 +233,10 @@ def evaluate_upload(path: Path) -> dict:
                            "the knowledge base should not answer.")
     # The index names FAQs by database id; the upload names them by answer_id.
     queries = [evaluation.Query(q.text, ids[q.answer_id] if q.answer_id else None) for q in queries]
-    matcher = current_app.extensions["knowledge"].matcher()
-    report = evaluation.evaluate(matcher, queries)
-    report["thresholds"] = {"answer": matcher.answer_threshold, "choose": matcher.choose_threshold,
-                            "margin": matcher.margin}
+    knowledge = current_app.extensions["knowledge"]
+    matcher = knowledge.matcher()
+    # Decided as the bot decides now: with the thresholds calibrated on this KB at the admin's risk.
+    report = evaluation.evaluate(matcher, queries, risk=knowledge.risk)
     report["scoring"] = "embeddings" if matcher.embeddings else "tfidf"
     return report
 

@@ -88,6 +88,13 @@ def test_evaluate_reports_latency_per_query():
     assert 0 <= latency["p50"] <= latency["p99"] <= latency["max"]
 
 
+def test_an_uncalibrated_matcher_says_it_decided_with_its_fixed_thresholds():
+    matcher = CannedMatcher(CANNED, answer_threshold=0.5, choose_threshold=0.3, margin=0.0)
+    report = evaluation.evaluate(matcher, QUERIES, risk=100)
+    assert report["decided_with"] == {"calibrated": False, "answer": 0.5, "choose": 0.3, "margin": 0.0}
+    assert report["answered_right"] == 2  # the risk setting means nothing without a calibration
+
+
 def test_tune_picks_the_lowest_threshold_that_reaches_the_recall_goal():
     matcher = CannedMatcher(CANNED, answer_threshold=0.5, choose_threshold=0.3, margin=0.0)
     tuned = evaluation.tune(matcher, QUERIES, min_oos_recall=1.0)

@@ -333,6 +333,23 @@ def test_the_kb_page_shows_what_to_expect_at_each_risk_and_the_setting_changes_w
     assert search(api, SPEAKER)["decision"] != "answer"
 
 
+def test_evaluation_decides_at_the_admins_risk_with_the_calibrated_thresholds_as_the_bot_does(seeded, api, admin):
+    slug = next(f["slug"] for f in faqs.list_faqs() if f["id"] == search(api, SPEAKER)["matches"][0]["faq_id"])
+    body = f'text,answer_id\n"{SPEAKER}",{slug}\n'
+    count = lambda page, key: int(re.search(rf'data-key="{key}">(\d+)<', page).group(1))  # noqa: E731
+    page = " ".join(evaluate(admin, body).get_data(as_text=True).split())
+    assert count(page, "answered_right") == 1  # answered outright at the default, 1 wrong in 20
+    assert "calibrated on this knowledge base for your risk setting, at most 1 wrong answer in 20" in page
+
+    assert admin.post("/admin/kb/risk", data={"one_in": "50"}).status_code == 302
+    assert search(api, SPEAKER)["decision"] != "answer"
+    page = " ".join(evaluate(admin, body).get_data(as_text=True).split())
+    assert count(page, "answered_right") == 0 and count(page, "answered_wrong") == 0
+    assert "at most 1 wrong answer in 50" in page
+    shown = re.search(r"at least ([\d.]+)% sure the best FAQ is right", page)
+    assert shown and 0 < float(shown.group(1)) <= 100
+
+
 @pytest.mark.parametrize("value", ["7", "", "fifty", "-20"])
 def test_a_risk_not_offered_is_refused_with_a_sentence_and_nothing_changes(seeded, admin, value):
     resp = admin.post("/admin/kb/risk", data={"one_in": value})
