@@ -21,7 +21,7 @@ from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_em
 from handoff.knowledge.settings import welcome
 from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Ticket, utcnow
-from handoff.tickets import from_chat, lifecycle
+from handoff.tickets import attachments, from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
 
 log = logging.getLogger("careregistry.conversations")
@@ -50,6 +50,7 @@ def message_dict(m: Message) -> dict:
         "buttons": m.buttons or [],
         "created_at": iso(m.created_at),
         "agent": author(m.agent.name) if m.sender == "agent" and m.agent else None,
+        "attachments": [attachments.summary(a) for a in m.attachments],
     }
 
 
