@@ -120,6 +120,11 @@ def test_another_site_not_allowed_cannot_post_and_an_agent_cannot_post_into_a_ch
     assert resp.status_code == 403
     resp = _send(client, ("damage.png", png()), headers={"Origin": "https://shop.example"})
     assert resp.status_code == 201 and resp.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    preflight = client.options("/chat/files", headers={"Origin": "https://shop.example",
+                                                        "Access-Control-Request-Method": "POST",
+                                                        "Access-Control-Request-Headers": "x-visitor-id"})
+    assert "X-Visitor-Id" in preflight.headers["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in preflight.headers  # never the customer's cookie
     kim = agent_socket(make_agent("Kim Agent"))
     resp = kim.http.post(f"/console/conversations/{cid}/files", content_type="multipart/form-data",
                          headers={"Accept": "application/json"}, data={"file": [(io.BytesIO(png()), "x.png")]})
@@ -129,3 +134,19 @@ def test_another_site_not_allowed_cannot_post_and_an_agent_cannot_post_into_a_ch
 def test_a_visitor_without_a_chat_or_an_id_is_refused(client):
     assert _send(client, ("damage.png", png()), visitor="bad id").status_code == 403
     assert _send(client, ("damage.png", png()), visitor="nobody-has-this-id").status_code == 404
+
+
+def test_a_logged_in_customer_sends_from_our_own_pages_only(app, register):
+    http = register("ann@example.com")
+    sock = app.extensions["socketio"].test_client(app, namespace="/chat", flask_test_client=http,
+                                                  auth={"visitor_id": "ignored-when-logged-in"})
+    cid = sock.get_received("/chat")[0]["args"][0]["conversation_id"]
+    data = lambda: {"file": [(io.BytesIO(png()), "damage.png")]}  # noqa: E731
+    # The cookie alone, without our Origin, is what a forged cross-site form would send: not enough.
+    assert http.post("/chat/files", data=data(), content_type="multipart/form-data").status_code == 403
+    resp = http.post("/chat/files", data=data(), content_type="multipart/form-data",
+                     headers={"Origin": "http://localhost"})
+    assert resp.status_code == 201 and resp.get_json()["message"]["conversation_id"] == cid
+    file_id = resp.get_json()["message"]["attachments"][0]["id"]
+    assert http.get(f"/chat/files/{file_id}").status_code == 200
+    sock.disconnect("/chat")
