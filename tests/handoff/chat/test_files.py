@@ -55,6 +55,8 @@ def test_a_customers_photo_reaches_the_agent_live_and_only_the_chats_people_get_
     assert seen[-1]["conversation_id"] == cid and seen[-1]["attachments"] == [file]
     assert wait_for(lambda: [m for m in chat.of("message") if m.get("attachments")])  # the other tabs too
 
+    page = agent.http.get(f"/console/conversations/{cid}").get_data(as_text=True)
+    assert f'src="/console/chat-files/{file["id"]}"' in page  # the transcript page shows the photo too
     got = agent.http.get(f"/console/chat-files/{file['id']}")
     assert got.status_code == 200 and got.data == png()
     assert got.headers["Content-Type"] == "image/png" and "sandbox" in got.headers["Content-Security-Policy"]
@@ -149,4 +151,6 @@ def test_a_logged_in_customer_sends_from_our_own_pages_only(app, register):
     assert resp.status_code == 201 and resp.get_json()["message"]["conversation_id"] == cid
     file_id = resp.get_json()["message"]["attachments"][0]["id"]
     assert http.get(f"/chat/files/{file_id}").status_code == 200
+    page = http.get(f"/portal/chats/{cid}").get_data(as_text=True)
+    assert f'<img class="msg-file-preview" src="/chat/files/{file_id}" alt="damage.png">' in page
     sock.disconnect("/chat")
