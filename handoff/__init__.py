@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from handoff.knowledge.index import KnowledgeIndex
     from handoff.ops import health
     from handoff.people.auth import login_manager
-    from handoff.views import admin, api, console, headers, kb_admin, pages, portal
+    from handoff.views import admin, api, console, headers, kb_admin, pages, portal, widget_files
 
     configure_logging()
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "web" / "templates"),
@@ -61,9 +61,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_error_handlers(app)
     headers.init_app(app)
     app.extensions["rates"] = Rates(app.config["REDIS_URL"], app.config["RATES"])
-    for blueprint in (pages.bp, portal.bp, console.bp, admin.bp, kb_admin.bp, health.bp, api.bp):
+    for blueprint in (pages.bp, portal.bp, console.bp, admin.bp, kb_admin.bp, health.bp, api.bp, widget_files.bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api.bp)
+    csrf.exempt(widget_files.bp)  # no cookie-borne identity without our own Origin: see widget_files
 
     app.extensions["knowledge"] = KnowledgeIndex(app.config["FAQ_ANSWER_THRESHOLD"],
                                                  app.config["FAQ_CHOOSE_THRESHOLD"],

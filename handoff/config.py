@@ -91,6 +91,7 @@ class Config:
             "recipient": "3 per hour",  # mails the public forms (reset, registration) send to one address
             "ticket": "10 per hour",  # new tickets per address, in the portal
             "ticket_reply": "60 per hour",  # replies to tickets per address, in the portal
+            "chat_files": "10 per minute;60 per hour",  # files sent in one chat (widget and console together)
         }.items()}
         # Daily backups by the serving processes (one at a time): the hour (UTC) they start, how many daily
         # and weekly copies are kept, and where. BACKUP_HOUR=off leaves backups to the operator.

@@ -135,7 +135,8 @@ def require_dict(data) -> dict:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/healthz")) or request.accept_mimetypes.best == "application/json"
+    return request.path.startswith(("/api/", "/healthz", "/chat/files")) \
+        or request.accept_mimetypes.best == "application/json"
 
 
 def register_error_handlers(app: Flask) -> None:

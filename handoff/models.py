@@ -174,6 +174,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
     agent: Mapped[Agent | None] = relationship()
+    # Loaded with the messages in one query, so a transcript does not ask once per message.
+    attachments: Mapped[list[Attachment]] = relationship(lazy="selectin", order_by="Attachment.id")
 
 
 class Handoff(Base):
@@ -379,11 +381,12 @@ class InboundMail(Base):
 
 
 class Attachment(Base):
-    """A file on a ticket's message; its content is under ATTACHMENT_DIR, named by its SHA-256."""
+    """A file on a ticket's message or a chat message; its content is under ATTACHMENT_DIR, named by its SHA-256."""
 
     __tablename__ = "attachments"
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)  # None: a chat's file
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_events.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))  # as the sender named it, cleaned; never a path
     content_type: Mapped[str] = mapped_column(String(100))  # sniffed from the content

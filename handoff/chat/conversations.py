@@ -24,7 +24,7 @@ from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Team, Ticket, utcnow
 from handoff.routing import catalog, claims, policy, selector, triage
 from handoff.routing import queue as routing_queue
-from handoff.tickets import from_chat, lifecycle
+from handoff.tickets import attachments, from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
 
 log = logging.getLogger("careregistry.conversations")
@@ -54,6 +54,7 @@ def message_dict(m: Message) -> dict:
         "created_at": iso(m.created_at),
         "agent": author(m.agent.name) if m.sender == "agent" and m.agent else None,
         "internal": bool(m.internal),
+        "attachments": [attachments.summary(a) for a in m.attachments],
     }
 
 

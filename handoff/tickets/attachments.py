@@ -130,16 +130,27 @@ def _write(data: bytes) -> str:
 
 def store(s: Session, ticket: Ticket, uploads: list[Upload], uploaded_by: str, public: bool = True) -> list[dict]:
     """Keep checked uploads on the ticket in the caller's transaction; returns what an event lists."""
+    return keep(s, uploads, uploaded_by, ticket_id=ticket.id, public=public)
+
+
+def keep(s: Session, uploads: list[Upload], uploaded_by: str, *, ticket_id: int | None = None,
+         message_id: int | None = None, public: bool = True) -> list[dict]:
+    """Keep checked uploads on a ticket or a chat message in the caller's transaction."""
     kept = []
     for u in uploads:
         content_type = sniff(u.data)
-        a = Attachment(ticket_id=ticket.id, name=u.name, content_type=content_type, size=len(u.data),
-                       sha256=_write(u.data), uploaded_by=uploaded_by, public=public)
+        a = Attachment(ticket_id=ticket_id, message_id=message_id, name=u.name, content_type=content_type,
+                       size=len(u.data), sha256=_write(u.data), uploaded_by=uploaded_by, public=public)
         s.add(a)
         s.flush()
-        kept.append({"id": a.id, "name": a.name, "type": content_type, "size": a.size,
-                     "preview": content_type in PREVIEW_TYPES, "sha256": a.sha256})
+        kept.append(summary(a) | {"sha256": a.sha256})
     return kept
+
+
+def summary(a: Attachment) -> dict:
+    """What a client shows of a file: never where it is stored."""
+    return {"id": a.id, "name": a.name, "type": a.content_type, "size": a.size,
+            "preview": a.content_type in PREVIEW_TYPES}
 
 
 def attach_to_event(s: Session, event: TicketEvent, kept: list[dict]) -> None:
@@ -156,7 +167,7 @@ class Served(NamedTuple):
     inline: bool
 
 
-def _served(a: Attachment) -> Served:
+def served(a: Attachment) -> Served:
     path = folder() / a.sha256[:2] / a.sha256
     if not path.exists():
         raise NotFound("This file is no longer stored.")
@@ -166,15 +177,15 @@ def _served(a: Attachment) -> Served:
 def for_customer(attachment_id: int, customer_id: int) -> Served:
     with session_scope() as s:
         a = s.get(Attachment, attachment_id)
-        if a is None or not a.public or s.get(Ticket, a.ticket_id).customer_id != customer_id:
+        if a is None or a.ticket_id is None or not a.public or s.get(Ticket, a.ticket_id).customer_id != customer_id:
             raise NotFound("There is no such file.")
-        return _served(a)
+        return served(a)
 
 
 def for_staff(attachment_id: int, may_see) -> Served:
     """`may_see(ticket)`: the caller's rule for which tickets this member of staff may see."""
     with session_scope() as s:
         a = s.get(Attachment, attachment_id)
-        if a is None or not may_see(s.get(Ticket, a.ticket_id)):
+        if a is None or a.ticket_id is None or not may_see(s.get(Ticket, a.ticket_id)):
             raise NotFound("There is no such file.")
-        return _served(a)
+        return served(a)

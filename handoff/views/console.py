@@ -17,7 +17,8 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_login import current_user
 
 from handoff.chat import canned_replies, conversations
-from handoff.errors import ServiceError, clean_day, clean_int, clean_tags
+from handoff.chat import files as chat_files
+from handoff.errors import ServiceError, clean_day, clean_int, clean_tags, clean_text
 from handoff.people import agents
 from handoff.people.auth import staff_required
 from handoff.inbound import intake
@@ -25,6 +26,7 @@ from handoff.tickets import attachments, lifecycle, queries
 from handoff.views import files
 
 bp = Blueprint("console", __name__, url_prefix="/console")
+TOO_MANY_FILES = "Many files were sent in this chat lately. Please wait {wait} and send it again."
 
 
 def _viewer() -> tuple[int, str, bool]:
@@ -40,6 +42,24 @@ def _check(number: int) -> None:
 def attachment(attachment_id: int):
     viewer = _viewer()
     return files.send(attachments.for_staff(attachment_id, lambda t: t is not None and queries.may_see(t, *viewer)))
+
+
+@bp.post("/conversations/<int:cid>/files")
+@staff_required()
+def chat_files_send(cid: int):
+    """An agent's files into a chat they own; the message reaches both sides over the sockets."""
+    current_app.extensions["rates"].require("chat_files", cid, message=TOO_MANY_FILES)
+    raw = request.form.get("text") or ""
+    text = clean_text(raw, current_app.config["MAX_MESSAGE_CHARS"]) if raw.strip() else ""
+    message = chat_files.post_from_agent(current_user.agent_id, cid, files.uploads(request.files.getlist("file")), text)
+    return jsonify({"message": message}), 201
+
+
+@bp.get("/chat-files/<int:attachment_id>")
+@staff_required()
+def chat_file(attachment_id: int):
+    return files.send(chat_files.for_staff(attachment_id, current_user.agent_id, admin=current_user.is_admin,
+                                           see_all=current_app.config["AGENTS_SEE_ALL"]))
 
 
 @bp.get("/tickets")

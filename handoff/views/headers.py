@@ -12,7 +12,7 @@ POLICY = "; ".join([
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
-    "img-src 'self' data:",
+    "img-src 'self' data: blob:",  # the widget shows a chat's photos from blobs it fetched with its visitor id
     "connect-src 'self'",
     "font-src 'self'",
     "object-src 'none'",

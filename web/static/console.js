@@ -52,6 +52,8 @@
     form: $("composer-form"),
     composer: $("composer"),
     send: $("send-btn"),
+    attach: $("attach-btn"),
+    attachInput: $("attach-input"),
     resolve: $("resolve-btn"),
     handback: $("handback-btn"),
     notify: $("notify-btn"),
@@ -363,10 +365,60 @@
             "Offered: ",
             ...buttons.map((button) => h("span", { class: "chip" }, String(button.title)))
           )
-        : null
+        : null,
+      renderFiles(message.attachments)
     );
     if (message.id !== undefined && message.id !== null) item.dataset.id = String(message.id);
     return item;
+  }
+
+  /** A chat's files: photos shown (served by this site, to staff who may read the chat), others downloaded. */
+  function renderFiles(files) {
+    if (!Array.isArray(files) || !files.length) return null;
+    return h(
+      "div",
+      { class: "msg-files" },
+      ...files.map((file) => {
+        const url = `/console/chat-files/${encodeURIComponent(file.id)}`;
+        const size = Number(file.size) >= 1048576
+          ? `${(Number(file.size) / 1048576).toFixed(1)} MB`
+          : `${Math.max(1, Math.round(Number(file.size) / 1024))} KB`;
+        return file.preview
+          ? h("a", { href: url, target: "_blank", rel: "noopener" },
+              h("img", { class: "msg-file-preview", src: url, alt: String(file.name) }))
+          : h("a", { class: "msg-file", href: url, download: String(file.name) }, `Download ${file.name} (${size})`);
+      })
+    );
+  }
+
+  /** Files go up over HTTP (socket frames stop at 64 KB); the message comes back on the socket like any other. */
+  function uploadFiles(files) {
+    const chat = state.chats.get(state.selectedId);
+    if (!chat || !files.length) return;
+    const body = new FormData();
+    for (const file of files) body.append("file", file, file.name);
+    ui.attach.disabled = true;
+    fetch(`/console/conversations/${encodeURIComponent(chat.id)}/files`, {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+    })
+      .then((response) =>
+        response.json().then(
+          (data) => ({ response, data }),
+          () => ({ response, data: {} })
+        )
+      )
+      .then(({ response, data }) => {
+        if (!response.ok) {
+          throw new Error(data.message || (response.status === 413 ? "These files are too large to send." : ""));
+        }
+      })
+      .catch((err) =>
+        showError(err instanceof TypeError || !err.message ? "The file could not be sent. Please try again." : err.message)
+      )
+      .finally(() => renderChatState());
   }
 
   function renderSelected() {
@@ -582,6 +634,7 @@
     ui.chatNote.textContent = chat.closedNote || "";
     ui.composer.disabled = closed;
     ui.send.disabled = closed || offline;
+    ui.attach.disabled = closed || offline;
     ui.resolve.disabled = closed || offline;
     ui.handback.disabled = closed || offline;
     ui.typing.textContent = `${customerLabel(chat.customer)} is typing…`;
@@ -1197,6 +1250,12 @@
   });
 
   common.bindComposer(ui.form, ui.composer, sendReply);
+  ui.attach.addEventListener("click", () => ui.attachInput.click());
+  ui.attachInput.addEventListener("change", () => {
+    const files = Array.from(ui.attachInput.files || []);
+    ui.attachInput.value = "";
+    uploadFiles(files);
+  });
 
   ui.composer.addEventListener("input", onComposerInput);
   ui.resolve.addEventListener("click", () => finish("resolve", state.selectedId, "resolved"));

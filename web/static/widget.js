@@ -196,6 +196,12 @@
         "aria-describedby": "ccr-error ccr-count",
       });
       ui.send = h("button", { id: "ccr-send", class: "ccr-send", type: "submit" }, "Send");
+      ui.file = h("input", { id: "ccr-file", class: "ccr-sr-only", type: "file", multiple: true, tabindex: "-1" });
+      ui.attach = h(
+        "button",
+        { id: "ccr-attach", class: "ccr-attach", type: "button", "aria-label": "Attach a file", title: "Attach a file" },
+        svgIcon("M16.5 6.5l-7.8 7.8a2 2 0 0 0 2.8 2.8l7.8-7.8a4 4 0 0 0-5.7-5.7L5.8 11.4a6 6 0 0 0 8.5 8.5l6.2-6.2")
+      );
       ui.count = h("p", { id: "ccr-count", class: "ccr-count", hidden: true });
       ui.error = h("p", { id: "ccr-error", class: "ccr-error", role: "alert", hidden: true });
       ui.emailToggle = h(
@@ -207,7 +213,7 @@
         "form",
         { id: "ccr-form", class: "ccr-form", novalidate: true },
         h("label", { for: "ccr-input", class: "ccr-sr-only" }, "Your message"),
-        h("div", { class: "ccr-compose" }, ui.input, ui.send),
+        h("div", { class: "ccr-compose" }, ui.attach, ui.file, ui.input, ui.send),
         ui.error,
         ui.count,
         ui.emailToggle
@@ -264,6 +270,12 @@
         if (event.key === "Escape") closePanel();
       });
       chat.bindComposer(ui.form, ui.input, submitInput);
+      ui.attach.addEventListener("click", () => ui.file.click());
+      ui.file.addEventListener("change", () => {
+        const files = Array.from(ui.file.files || []);
+        ui.file.value = "";
+        if (files.length) uploadFiles(files);
+      });
       ui.emailToggle.addEventListener("click", () => {
         const open = ui.emailForm.hidden;
         ui.emailForm.hidden = !open;
@@ -452,8 +464,85 @@
         }
         item.querySelector(".ccr-bubble").after(group);
       }
+      const files = Array.isArray(message.attachments) ? message.attachments : [];
+      if (files.length) item.querySelector(".ccr-bubble").after(renderFiles(files));
       rendered.set(message.id, item);
       return item;
+    }
+
+    // --- files -------------------------------------------------------------------------------
+
+    // Files are fetched with the visitor id in a header (never in a URL, where logs and history keep it),
+    // then shown from a blob: photos in the chat, anything else saved as a download.
+    function fetchFile(file) {
+      return fetch(`${server}/chat/files/${encodeURIComponent(file.id)}`, {
+        headers: { "X-Visitor-Id": visitorId },
+        credentials: server ? "omit" : "same-origin",
+      }).then((resp) => {
+        if (!resp.ok) throw new Error("This file is not available.");
+        return resp.blob();
+      });
+    }
+
+    function sizeWords(bytes) {
+      return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MB` : `${Math.max(1, Math.round(bytes / 1024))} KB`;
+    }
+
+    function renderFiles(files) {
+      const list = h("div", { class: "ccr-files" });
+      for (const file of files) {
+        const label = `${String(file.name)} (${sizeWords(Number(file.size) || 0)})`;
+        if (file.preview) {
+          const img = h("img", { class: "ccr-file-preview", alt: String(file.name) });
+          list.append(img);
+          fetchFile(file).then(
+            (blob) => (img.src = URL.createObjectURL(blob)),
+            () => img.replaceWith(h("span", { class: "ccr-file" }, `${label}: not available`))
+          );
+        } else {
+          const link = h("button", { class: "ccr-file ccr-link", type: "button" }, `Download ${label}`);
+          link.addEventListener("click", () =>
+            fetchFile(file).then((blob) => {
+              const a = h("a", { href: URL.createObjectURL(blob), download: String(file.name) });
+              a.click();
+              setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+            }, (err) => showError(err.message))
+          );
+          list.append(link);
+        }
+      }
+      return list;
+    }
+
+    function uploadFiles(files) {
+      clearError();
+      const body = new FormData();
+      for (const file of files) body.append("file", file, file.name);
+      ui.attach.disabled = true;
+      fetch(`${server}/chat/files`, {
+        method: "POST",
+        body,
+        headers: { "X-Visitor-Id": visitorId, Accept: "application/json" },
+        credentials: server ? "omit" : "same-origin",
+      })
+        .then((resp) =>
+          resp.json().then(
+            (data) => ({ resp, data }),
+            () => ({ resp, data: {} })
+          )
+        )
+        .then(({ resp, data }) => {
+          if (!resp.ok) {
+            const tooBig = resp.status === 413 ? "These files are too large to send." : null;
+            throw new Error(data.message || tooBig || "The file could not be sent. Please try again.");
+          }
+          if (data.message) onMessage(data.message); // the socket's echo may come later, or after a reconnect
+        })
+        .catch((err) =>
+          // A TypeError is the network's ("Failed to fetch"), not a sentence for the customer.
+          showError(err instanceof TypeError || !err.message ? "The file could not be sent. Please try again." : err.message)
+        )
+        .finally(() => (ui.attach.disabled = false));
     }
 
     /** Only the suggestions after the customer's last message can still be chosen. */
