@@ -29,7 +29,8 @@ def test_migrations_build_the_models_schema_and_go_down_and_up_again(database_ur
             assert db.get_pk_constraint("agents")["name"] == "pk_agents"
             assert [u["name"] for u in db.get_unique_constraints("agents")] == ["uq_agents_email"]
             assert {f["name"] for f in db.get_foreign_keys("conversations")} == {
-                "fk_conversations_agent_id_agents", "fk_conversations_customer_id_customers"}
+                "fk_conversations_agent_id_agents", "fk_conversations_customer_id_customers",
+                "fk_conversations_team_id_teams", "fk_conversations_offered_to_id_agents"}
             types = {c["name"]: c["type"].__class__.__name__ for c in db.get_columns("messages")}
             assert types["buttons"] == "JSON"
             assert {c["name"]: c["type"].__class__.__name__ for c in db.get_columns("agents")}["active"] == "BOOLEAN"
