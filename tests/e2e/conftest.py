@@ -31,7 +31,11 @@ def stack(tmp_path_factory):
     config = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
                    extra_env={"RASA_TIMEOUT": "4", "DATABASE_URL": f"sqlite:///{var / 'e2e.db'}",
                               "HANDOFF_CONNECTIONS": "1000", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.port),
-                              "MAIL_INTERVAL": "1", "INBOUND_SMTP_PORT": str(inbound_port)})
+                              "MAIL_INTERVAL": "1", "INBOUND_SMTP_PORT": str(inbound_port),
+                              # These tests follow one agent taking a chat or ticket from the shared queue;
+                              # automatic offers are tested in tests/handoff/chat/test_assignment.py and
+                              # tests/handoff/routing.
+                              "ROUTING_MODE": "broadcast"})
     with SupervisedStack(config) as running:
         running.mailbox = mailbox
         running.inbound_port = inbound_port
