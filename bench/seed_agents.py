@@ -18,9 +18,9 @@ def main() -> int:
         for k in range(first - 1, first - 1 + count):
             created = agents.create(f"Bench Agent {k + 1}", f"bench-agent-{k + 1}@example.com", password, "agent",
                                     ("billing", "orders", "account", "technical"))
-            # Each benchmark agent follows dozens of chats (the relay part at 1,000 conversations).
+            # Each benchmark agent follows dozens of chats (50 each in the relay part at 1,000 conversations).
             agents.set_routing(created["id"], skills=("billing", "orders", "account", "technical"), team_id=None,
-                               capacity=1000, ticket_capacity=20)
+                               capacity=50, ticket_capacity=20)
             print(created["email"])
     return 0
 
