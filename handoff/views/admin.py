@@ -16,11 +16,11 @@ from handoff.inbound import intake
 from handoff.knowledge import analytics, faqs, settings
 from handoff.mail import health, outbox
 from handoff.models import Conversation, Handoff, Ticket, utcnow
-from handoff.routing import catalog
 from handoff.people import agents
 from handoff.people.auth import staff_required
+from handoff.routing import catalog
 from handoff.tickets import lifecycle, queries
-from handoff.views.console import parse_agent
+from handoff.views.console import flash_outcome, parse_agent
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -267,13 +267,7 @@ def routing():
 
 
 def _routing_change(action, success: str):
-    try:
-        action()
-        flash(success, "success")
-    except ServiceError as err:
-        if err.status == 404:
-            raise
-        flash(err.message, "error")
+    flash_outcome(action, success)
     return redirect(url_for("admin.routing"))
 
 

@@ -19,9 +19,9 @@ from flask_login import current_user
 from handoff.chat import canned_replies, conversations
 from handoff.chat import files as chat_files
 from handoff.errors import ServiceError, clean_day, clean_int, clean_tags, clean_text
+from handoff.inbound import intake
 from handoff.people import agents
 from handoff.people.auth import staff_required
-from handoff.inbound import intake
 from handoff.tickets import attachments, lifecycle, queries
 from handoff.views import files
 
@@ -91,8 +91,9 @@ def _back(number: int):
     return redirect(url_for("console.ticket", number=number))
 
 
-def _attempt(number: int, action, success: str):
-    _check(number)
+def flash_outcome(action, success: str) -> None:
+    """Run a form's action and flash its outcome: `success`, or the refusal's sentence. A missing thing
+    stays a 404 page."""
     try:
         action()
         flash(success, "success")
@@ -100,6 +101,11 @@ def _attempt(number: int, action, success: str):
         if err.status == 404:
             raise
         flash(err.message, "error")
+
+
+def _attempt(number: int, action, success: str):
+    _check(number)
+    flash_outcome(action, success)
     return _back(number)
 
 
