@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -13,6 +14,7 @@ from typing import Iterator
 
 import requests
 
+from handoff.config import PROJECT_ROOT
 from handoff.ops.launcher import wait_healthy
 from handoff.ops.stack import MODEL, RunningStack, Stack
 
@@ -189,6 +191,16 @@ def bench_stack(with_bot: bool, progress=print, extra_env: dict | None = None) -
             progress(f"stack up in {time.monotonic() - started:.0f} s "
                      f"(handoff :{stack.handoff_port}, rasa :{stack.rasa_port}, actions :{stack.actions_port})")
             yield BenchStack(running, var)
+        except Exception:
+            # The stack's logs go with its temporary folder: keep them where the report goes.
+            kept = PROJECT_ROOT / "var" / "bench" / "failed"
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.mkdir(parents=True)
+            for log in var.glob("*.log"):
+                shutil.copy(log, kept / log.name)
+            print(f"The stack's logs are kept in {kept}; the end of web.log:\n{running.log_tail('web', 30)}",
+                  file=sys.stderr)
+            raise
         finally:
             for name in list(running.procs):
                 running.stop(name)

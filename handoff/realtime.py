@@ -77,8 +77,9 @@ def publish_status(conversation_id: int, status: str, agent_name: str | None, qu
     socketio.emit("conversation_status", payload, to=room, namespace="/agent")
 
 
-def publish_queue(conversations: list[dict]) -> None:
-    socketio.emit("queue", {"conversations": conversations}, to="agents", namespace="/agent")
+def publish_queue(event: dict) -> None:
+    """{"conversations": the head of the queue, "total": how many wait}, to every console."""
+    socketio.emit("queue", event, to="agents", namespace="/agent")
 
 
 def publish_chat_assigned(agent_id: int, payload: dict) -> None:

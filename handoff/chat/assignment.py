@@ -223,13 +223,13 @@ def publish_queue() -> None:
 
 def _publish_queue_soon() -> None:
     global _queue_pending
-    from handoff.chat.conversations import queue
+    from handoff.chat.conversations import queue_event
 
     time.sleep(QUEUE_COALESCE_SECONDS)
     with _queue_publish:
         _queue_pending = False
     try:
-        realtime.publish_queue(queue())
+        realtime.publish_queue(queue_event())
         publish_positions()
     except Exception:
         log.exception("queue publish failed")

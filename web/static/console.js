@@ -93,7 +93,8 @@
   const baseTitle = document.title;
 
   const state = {
-    queue: [], // conversation summaries, as last sent by the server
+    queue: [], // conversation summaries, as last sent by the server (the head of a long queue)
+    queueTotal: 0,
     chats: new Map(), // id -> chat (conversation plus local fields), in the order they arrived
     selectedId: null,
     previewId: null, // a queued conversation shown read-only before accepting
@@ -272,9 +273,11 @@
         )
       );
     });
+    const more = (state.queueTotal || 0) - items.length;
+    if (more > 0) items.push(h("li", { class: "queue-more item-sub" }, `and ${more} more waiting`));
     ui.queue.replaceChildren(...items);
     ui.queueEmpty.hidden = items.length > 0;
-    ui.queueCount.textContent = String(items.length);
+    ui.queueCount.textContent = String(Math.max(state.queueTotal || 0, state.queue.length));
     updateTabBadge();
   }
 
@@ -938,6 +941,8 @@
   socket.on("queue", (data) => {
     const previousIds = new Set(state.queue.map((summary) => summary.id));
     state.queue = Array.isArray(data && data.conversations) ? data.conversations : [];
+    // The service sends the head of a long queue and how many wait in all.
+    state.queueTotal = Math.max(Number(data && data.total) || 0, state.queue.length);
     if (state.previewId !== null && !state.queue.some((item) => item.id === state.previewId)) {
       ui.previewMeta.textContent = "This customer is no longer waiting (another agent took the chat, or it ended).";
       ui.previewAccept.disabled = true;

@@ -44,7 +44,7 @@ class AgentNamespace(Namespace):
         join_room("agents")
         join_room(agent_room(agent_id))
         emit("presence", {"status": presence.status_of(agent_id), "notice": None})
-        emit("queue", {"conversations": conversations.queue()})
+        emit("queue", conversations.queue_event())
         for conversation in conversations.agent_open_conversations(agent_id):
             join_room(conversation_room(conversation["id"]))
             emit("conversation", conversation)
@@ -59,6 +59,7 @@ class AgentNamespace(Namespace):
         self.session_of.pop(request.sid, None)
         self.checked_at.pop(request.sid, None)
         if agent_id is not None:
+            log.info("agent disconnect sid=%s agent=%s reason=%s", request.sid, agent_id, reason)
             agent_sockets.closed(request.sid)
             self.sids_of[agent_id].discard(request.sid)
             presence.disconnected(agent_id)

@@ -162,3 +162,18 @@ def test_a_request_for_a_person_inside_a_longer_message_hands_off_at_once(custom
     assert chat.of("conversation_status")[-1]["status"] == "queued"
     assert any("connecting you with a person" in t for t in chat.texts("system"))
     assert len(fake_rasa.received) == relayed  # the bot was not asked to guess what it meant
+
+
+@BROADCAST
+def test_a_long_queue_shows_its_head_and_how_many_wait_in_all(customer_socket, agent_socket, api, monkeypatch):
+    from handoff.chat import conversations
+
+    monkeypatch.setattr(conversations, "QUEUE_SHOWN", 2)
+    sam = agent_socket()
+    queued = [_queued_chat(customer_socket, api, f"I need help with order {n}")[1] for n in range(3)]
+    last = wait_for(lambda: [q for q in sam.of("queue") if q.get("total") == 3])[-1]
+    # The first two in line, in order; the third is counted, not sent to every console.
+    assert [c["id"] for c in last["conversations"]] == queued[:2]
+    assert sam.emit("accept", {"conversation_id": queued[0]})["conversation"]["id"] == queued[0]
+    last = wait_for(lambda: [q for q in sam.of("queue") if q.get("total") == 2])[-1]
+    assert [c["id"] for c in last["conversations"]] == queued[1:]
