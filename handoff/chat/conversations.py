@@ -6,8 +6,6 @@ acknowledged or relayed is already stored.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
