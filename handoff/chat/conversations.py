@@ -136,7 +136,10 @@ def join(visitor_id: str | None, customer_id: int | None, page_url, user_agent: 
     first contact), where and in which browser the widget is open, and the history it shows. A burst of
     widgets opening at once costs one transaction each, not five."""
     def joined(s: Session, c: Conversation) -> dict:
-        _note_visit(s, c.id, page_url, user_agent)
+        page, agent = _visit(page_url, user_agent)
+        # A widget back on the same page (every widget at once, after a restart) only reads.
+        if (c.page_url, c.user_agent) != (page, agent):
+            _note_visit(s, c.id, page_url, user_agent)
         return _history(s, c)
 
     if customer_id is not None:
@@ -709,14 +712,19 @@ def note_visit(conversation_id: int, page_url, user_agent: str | None) -> None:
         _note_visit(s, conversation_id, page_url, user_agent)
 
 
-def _note_visit(s: Session, conversation_id: int, page_url, user_agent: str | None) -> None:
+def _visit(page_url, user_agent: str | None) -> tuple[str | None, str | None]:
+    """The page (an http(s) URL) and browser as stored."""
     page = page_url.strip()[:500] if isinstance(page_url, str) and page_url.startswith(("http://", "https://")) \
         else None
+    return page, (user_agent or "")[:300] or None
+
+
+def _note_visit(s: Session, conversation_id: int, page_url, user_agent: str | None) -> None:
+    page, agent = _visit(page_url, user_agent)
     # Not a change of the conversation: updated_at stays, or a widget reconnecting after a restart would
     # look like another process's claim and its unanswered question would never be relayed again.
     s.execute(update(Conversation).where(Conversation.id == conversation_id)
-              .values(page_url=page, user_agent=(user_agent or "")[:300] or None,
-                      updated_at=Conversation.updated_at))
+              .values(page_url=page, user_agent=agent, updated_at=Conversation.updated_at))
 
 
 def may_read(s: Session, agent_id: int, conversation_id: int, *, admin: bool, see_all: bool) -> Conversation:
