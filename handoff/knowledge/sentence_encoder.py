@@ -52,20 +52,32 @@ def model_dir() -> Path | None:
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Tensors of a .safetensors file (an 8-byte header length, a JSON header, raw little-endian data)."""
-    data = path.read_bytes()
-    (length,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + length])
-    base = 8 + length
+    """Tensors of a .safetensors file (an 8-byte header length, a JSON header, raw little-endian data),
+    as read-only views of the file mapped into memory: copy what must outlive the mapping."""
+    data = np.memmap(path, dtype=np.uint8, mode="r")
     tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = info["data_offsets"]
-        dtype = _DTYPES[info["dtype"]]
-        tensors[name] = np.frombuffer(data, dtype=dtype, count=(end - start) // np.dtype(dtype).itemsize,
-                                      offset=base + start).reshape(info["shape"])
+    for name, (dtype, offset, shape) in _layout(path).items():
+        count = int(np.prod(shape)) if shape else 1
+        tensors[name] = np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
     return tensors
+
+
+def mapped_tensor(path: Path, name: str) -> np.ndarray:
+    """One tensor of a .safetensors file mapped read-only, alone: only the pages read are resident, and
+    they are the page cache's to drop and share (the word embeddings: 47 MB, of which a desk's questions
+    touch a few thousand rows)."""
+    dtype, offset, shape = _layout(path)[name]
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=tuple(shape))
+
+
+def _layout(path: Path) -> dict[str, tuple[type, int, list[int]]]:
+    """name -> (dtype, byte offset in the file, shape)."""
+    with open(path, "rb") as fh:
+        (length,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(length))
+    base = 8 + length
+    return {name: (_DTYPES[info["dtype"]], base + info["data_offsets"][0], info["shape"])
+            for name, info in header.items() if name != "__metadata__"}
 
 
 class WordPiece:
@@ -158,7 +170,9 @@ class SentenceEncoder:
         self.dimension = int(config["hidden_size"])
         # Copies, so the file's bytes are freed once loaded (a view would keep all 90 MB alive twice over).
         f32 = lambda a: np.array(a, dtype=np.float32, order="C", copy=True)  # noqa: E731
-        self.word = f32(t[prefix + "word_embeddings.weight"])
+        word = prefix + "word_embeddings.weight"
+        self.word = (mapped_tensor(path / "model.safetensors", word) if t[word].dtype == np.float32
+                     else f32(t[word]))
         self.position = f32(t[prefix + "position_embeddings.weight"])
         self.type0 = f32(t[prefix + "token_type_embeddings.weight"][0])
         self.ln = (f32(t[prefix + "LayerNorm.weight"]), f32(t[prefix + "LayerNorm.bias"]))
