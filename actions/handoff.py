@@ -70,6 +70,14 @@ class ActionHandoff(Action):
                     "chat shortly; you can keep writing here in the meantime."
                 )
                 return done
+            if status == "closed":
+                words = (result.get("closed") or {}).get("words") or "A person will be back soon"
+                dispatcher.utter_message(
+                    text=f"Our team is away right now. {words}. "
+                    "Leave us a ticket and we'll answer by email.",
+                    buttons=[TICKET_BUTTON],
+                )
+                return done
             if status != "ticket":
                 raise HandoffServiceError(f"handoff answered unknown status {status!r}")
             number = result["ticket"]["number"]

@@ -69,6 +69,10 @@ class Config:
         self.OFFLINE_GRACE = _float("OFFLINE_GRACE", 120)
         # Seconds a chat waits for an agent skilled in its topic before any agent with room may take it.
         self.SKILL_WAIT = _float("SKILL_WAIT", 120)
+        # SLA timers turn to "warning" once this share of a target has passed (0.8: at 80%); the watcher
+        # looks for timers reaching warning or breach every SLA_INTERVAL seconds.
+        self.SLA_WARN_RATIO = _float("SLA_WARN_RATIO", 0.8)
+        self.SLA_INTERVAL = _float("SLA_INTERVAL", 60)
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

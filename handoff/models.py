@@ -1,4 +1,4 @@
-"""Domain nouns: Customer, Team, Category, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent,
+"""Domain nouns: Customer, Team, SlaPolicy, Category, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent,
 Faq, FaqPhrasing, CannedReply, and the service's own records (outbox, inbound mail, log-in attempts, FAQ queries)."""
 from __future__ import annotations
 
@@ -69,7 +69,26 @@ class Team(Base):
     __tablename__ = "teams"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # Business hours (routing/hours.py's stored form); None: always open.
+    hours: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SlaPolicy(Base):
+    """Response and resolution targets for one priority, for one team or (no team) for everyone else."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = (UniqueConstraint("priority", "team_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Business seconds; 0: no target.
+    first_response_s: Mapped[int] = mapped_column(Integer, default=0)
+    next_response_s: Mapped[int] = mapped_column(Integer, default=0)
+    resolution_s: Mapped[int] = mapped_column(Integer, default=0)
+    # The escalation at a breach: one priority step up, and/or back to the queue for someone else.
+    raise_priority: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    requeue: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Category(Base):
@@ -150,6 +169,10 @@ class Conversation(Base):
     page_url: Mapped[str | None] = mapped_column(String(500))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     tags: Mapped[list | None] = mapped_column(JSON, default=list)
+    # SLA timers (routing/sla.py), and the next moment one reaches a level not yet announced (the
+    # watcher's one indexed query).
+    sla: Mapped[dict | None] = mapped_column(JSON)
+    sla_check_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship(back_populates="conversations")
@@ -214,6 +237,10 @@ class Ticket(Base):
     # is not enough to write on it by mail. Lower-case hex survives mail servers that fold case.
     reply_token: Mapped[str] = mapped_column(String(32), unique=True, default=new_reply_token)
     status_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # SLA: when an agent first answered publicly, the timers (routing/sla.py) and the watcher's next look.
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sla: Mapped[dict | None] = mapped_column(JSON)
+    sla_check_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

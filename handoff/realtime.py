@@ -63,8 +63,10 @@ def publish_message(message: dict) -> None:
     socketio.emit("message", message, to=room, namespace="/agent")
 
 
-def publish_status(conversation_id: int, status: str, agent_name: str | None, queue: dict | None = None) -> None:
-    """The chat's owner; while it is queued, also the customer's place: {"position", "estimated_wait_s"}."""
+def publish_status(conversation_id: int, status: str, agent_name: str | None, queue: dict | None = None,
+                   closed: dict | None = None) -> None:
+    """The chat's owner; while it is queued, also the customer's place: {"position", "estimated_wait_s"};
+    when a handoff found the desk closed, when a person is back: {"back_at": ISO or None, "words"}."""
     payload = {
         "conversation_id": conversation_id,
         "status": status,
@@ -72,6 +74,8 @@ def publish_status(conversation_id: int, status: str, agent_name: str | None, qu
     }
     if status == "queued" and queue is not None:
         payload["queue"] = {"position": queue["position"], "estimated_wait_s": queue["estimated_wait_s"]}
+    if closed is not None:
+        payload["closed"] = closed
     room = conversation_room(conversation_id)
     socketio.emit("conversation_status", payload, to=room, namespace="/chat")
     socketio.emit("conversation_status", payload, to=room, namespace="/agent")
@@ -99,6 +103,12 @@ def publish_presence(agent_id: int, status: str, notice: str | None) -> None:
 
 def publish_conversation_to_agent(agent_id: int, conversation: dict) -> None:
     socketio.emit("conversation", conversation, to=agent_room(agent_id), namespace="/agent")
+
+
+def publish_sla_alert(agent_id: int, payload: dict) -> None:
+    """A timer of this agent's ticket or chat nears or passed its due time: {"ticket" | "conversation",
+    "timer", "label", "level": "warning" | "breached", "due"}."""
+    socketio.emit("sla_alert", payload, to=agent_room(agent_id), namespace="/agent")
 
 
 def publish_rating(agent_id: int, conversation_id: int, score: int, comment: str | None) -> None:

@@ -31,6 +31,10 @@ BOT_DOWN = ("Sorry, our assistant is not available right now. Your message is sa
             "Would you like to talk to a person or open a ticket?")
 
 
+def closed_words(closed: dict) -> str:
+    return f"Our team is away right now. {closed['words']}. Leave us a ticket and we'll answer by email."
+
+
 class BotRelay:
     def __init__(self, rasa_url: str, timeout: float, token: str):
         self.url = f"{rasa_url}/webhooks/rest/webhook"
@@ -85,6 +89,9 @@ class BotRelay:
         if result["status"] == "queued":
             conversations.post_system_message(conversation_id, "I'm connecting you with a person. Someone will "
                                               "join this chat shortly; you can keep writing here in the meantime.")
+        elif result["status"] == "closed":
+            conversations.post_system_message(conversation_id, closed_words(result["closed"]),
+                                              [{"title": "Open a ticket", "payload": TICKET}])
         else:
             self._ticket_opened(conversation_id, result["ticket"]["number"], result["email_known"])
 

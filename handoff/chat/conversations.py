@@ -13,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff import realtime
-from handoff.chat import assignment
+from handoff.chat import assignment, deadlines
 from handoff.chat.assignment import publish_queue
 from handoff.db import connection_scope, get_or_raise, session_scope
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_int, clean_tags, clean_text
 from handoff.knowledge.settings import welcome
 from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Team, Ticket, utcnow
-from handoff.routing import catalog, claims, policy, selector, triage
+from handoff.routing import calendars, catalog, claims, policy, selector, triage
 from handoff.routing import queue as routing_queue
 from handoff.tickets import attachments, from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
@@ -77,6 +77,7 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "last_message": last or "",
         "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
         "tags": c.tags or [],
+        "sla": deadlines.view(c),
         # The chat's latest ticket, for the {ticket_number} of canned replies.
         "ticket_number": s.scalar(select(func.max(Ticket.id)).where(Ticket.conversation_id == c.id)),
     }
@@ -312,25 +313,35 @@ def online_agent_count(s: Session) -> int:
 def request_handoff(conversation_id: int, reason: str) -> dict:
     """Hand the conversation to people: queue it when an agent is online, otherwise open a ticket.
 
-    Queued, it is offered at once to the best agent (ROUTING_MODE=auto) or shown to every agent.
+    Queued, it is offered at once to the best agent (ROUTING_MODE=auto) or shown to every agent. Outside
+    the business hours of the topic's team (or the desk's) it is neither: the chat stays with the bot,
+    which offers a ticket, and the widget hears when a person is back ("closed": {"back_at", "words"}).
     """
     if reason not in HANDOFF_REASONS:
         raise ServiceError(f"Unknown handoff reason; use one of: {', '.join(HANDOFF_REASONS)}.")
-    ticket_number = None
+    ticket_number = closed = None
     with session_scope() as s:
         c = _get(s, conversation_id)
         if c.status in ("queued", "agent"):
             return {"status": c.status, "agents_online": online_agent_count(s)}
         online = online_agent_count(s)
-        if online:
+        topic = routing_queue.topics(s, [c.id]).get(c.id)
+        shut, back_at, zone = calendars.closed_until(s, catalog.team_of(s, topic), utcnow())
+        if shut:
+            closed = {"back_at": iso(back_at), "words": calendars.back_words(back_at, zone)}
+        if shut and reason != "bot_error":  # with the bot down nobody could fill a ticket form: one is opened
+            s.add(Handoff(conversation_id=c.id, reason=reason, outcome="closed"))
+            result = {"status": "closed", "closed": closed, "email_known": bool(c.customer.email)}
+        elif online and not shut:
             c.status, c.handoff_reason, c.queued_at, c.agent_id = "queued", reason, utcnow(), None
-            c.topic = routing_queue.topics(s, [c.id]).get(c.id)
+            c.topic = topic
             said = [m.text for m in c.messages if m.sender == "customer" and not m.text.startswith("/")]
             found = triage.assess("\n".join(said[-10:]), returning=triage.returning(s, c.customer_id, utcnow(),
                                                                                    conversation_id=c.id))
             c.team_id, c.priority, c.triage, c.first_in_line = catalog.team_of(s, c.topic), found.priority, \
                 found.as_dict(), False
             c.offered_to_id = c.offered_at = None
+            deadlines.queued(s, c)
             s.add(Handoff(conversation_id=c.id, reason=reason, outcome="queued"))
             result = {"status": "queued", "agents_online": online}
         else:
@@ -338,9 +349,11 @@ def request_handoff(conversation_id: int, reason: str) -> dict:
             s.add(Handoff(conversation_id=c.id, reason=reason, outcome="ticket", ticket_id=ticket.id))
             ticket_number = ticket.id
             result = {"status": "ticket", "ticket": {"number": ticket.id},
-                      "email_known": bool(c.customer.email)}
+                      "email_known": bool(c.customer.email), **({"closed": closed} if closed else {})}
     log.info("handoff conversation=%s reason=%s outcome=%s", conversation_id, reason, result["status"])
-    if result["status"] == "queued":
+    if closed is not None:
+        realtime.publish_status(conversation_id, "bot", None, closed=closed)
+    elif result["status"] == "queued":
         realtime.publish_status(conversation_id, "queued", None, queue=assignment.queue_position(conversation_id))
         assignment.dispatch()
         publish_queue()
@@ -382,6 +395,7 @@ def accept(agent_id: int, conversation_id: int) -> dict:
         agent_name = agent.name
         note = _store(s, conversation_id, "system", f"{agent_name} has joined the conversation.")
         note = message_dict(note)
+    deadlines.taken(conversation_id)
     log.info("accept conversation=%s agent=%s", conversation_id, agent_id)
     realtime.publish_message(note)
     realtime.publish_status(conversation_id, "agent", agent_name)
@@ -432,6 +446,7 @@ def resolve(agent_id: int, conversation_id: int) -> None:
     with session_scope() as s:
         c = _owned(s, agent_id, conversation_id)
         c.status, c.resolved_at = "resolved", utcnow()
+        deadlines.ended(s, c)
         c.rating = c.rating_comment = c.rated_at = None  # a chat resolved again is rated again
         note = message_dict(_store(s, c.id, "system", f"{c.agent.name} marked this conversation as resolved."))
     realtime.publish_message(note)
@@ -462,6 +477,7 @@ def hand_back(agent_id: int, conversation_id: int) -> None:
     with session_scope() as s:
         c = _owned(s, agent_id, conversation_id)
         c.status, c.agent_id, c.handoff_reason = "bot", None, None
+        deadlines.ended(s, c)
         note = message_dict(_store(s, c.id, "system", "You're back with our assistant. Ask me anything."))
     realtime.publish_message(note)
     realtime.publish_status(conversation_id, "bot", None)
@@ -579,15 +595,17 @@ def queue(limit: int | None = None) -> tuple[list[dict], int]:
                     Message.conversation_id.in_(ids), Message.sender == "customer").order_by(Message.id)):
                 said.setdefault(cid, []).append({"sender": "customer", "text": text})
         cards = [(c.id, c.handoff_reason, c.queued_at, c.topic or guessed.get(c.id), c.priority, c.offered_to_id,
-                  c.team_id, (c.triage or {}).get("reasons", [])) for c in line]
+                  c.team_id, (c.triage or {}).get("reasons", []), deadlines.view(c, now)) for c in line]
     result = []
-    for position, (cid, reason, queued_at, topic, priority, offered_to, team_id, why) in enumerate(cards, start=1):
+    for position, (cid, reason, queued_at, topic, priority, offered_to, team_id, why, timers) in \
+            enumerate(cards, start=1):
         _, customer_id, name, email, last = rows[cid]
         suggested = selector.choose(ready, topic, skill_exists=False, waited_s=0, skill_wait=0, team_id=team_id)
         result.append({"id": cid, "status": "queued", "handoff_reason": reason, "queued_at": iso(queued_at),
                        "customer": {"name": name, "email": email, "label": name or email or f"Visitor {customer_id}"},
                        "agent": None, "last_message": last or "", "topic": topic, "priority": priority,
                        "priority_reasons": why, "position": position, "need": from_chat.need(said.get(cid, [])),
+                       "sla": timers,
                        "offered_to": {"id": offered_to, "name": names.get(offered_to)} if offered_to else None,
                        "suggested_agent": {"id": suggested.id, "name": names.get(suggested.id)} if suggested else None})
     return result, total

@@ -1,5 +1,5 @@
 """Background jobs of a serving process: deliver the outbox, route waiting work, run the ticket automations,
-back up daily, tell admins when mail has stopped flowing.
+watch SLA timers, back up daily, tell admins when mail has stopped flowing.
 
 All are safe to run in several processes at once: mails are claimed before sending, every automation is
 a conditional change, and the backup takes a file lock, so nothing is done twice.
@@ -15,12 +15,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from handoff import db
 from handoff.chat import assignment
+from handoff.chat import deadlines as chat_deadlines
 from handoff.config import Config
 from handoff.mail import health, outbox
 from handoff.ops import backups
 from handoff.realtime import off_the_loop
 from handoff.routing import policy
-from handoff.tickets import automations, lifecycle
+from handoff.tickets import automations, deadlines, lifecycle
 
 log = logging.getLogger("careregistry.scheduler")
 
@@ -51,6 +52,12 @@ def route_work() -> None:
     lifecycle.route_waiting()
 
 
+def watch_sla() -> None:
+    """Timers nearing or past their due time: announced once each, escalated at a breach."""
+    deadlines.watch()
+    chat_deadlines.watch()
+
+
 def _guarded(job):
     def run():
         try:
@@ -71,6 +78,7 @@ def start() -> BackgroundScheduler:
     policy.configure(settings.as_flask())
     scheduler.add_job(_guarded(route_work), "interval", seconds=float(os.environ.get("ROUTING_SWEEP_INTERVAL", 10)),
                       max_instances=1, coalesce=True)
+    scheduler.add_job(_guarded(watch_sla), "interval", seconds=settings.SLA_INTERVAL, max_instances=1, coalesce=True)
     if settings.BACKUP_HOUR is not None:  # a cheap check every 10 minutes; the backup itself once a day
         scheduler.add_job(_guarded(backup_job(settings)), "interval", minutes=10, max_instances=1, coalesce=True)
     scheduler.start()

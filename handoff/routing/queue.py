@@ -1,7 +1,7 @@
 """The chat queue as customers see it: their place in line and how long it may take.
 
 The order is the routing order (selector.queue_key): taken back from an offline agent first, then by
-priority, then by waiting time. The estimate divides the place in line by the desk's recent pace (chats
+the nearest SLA due time, then by priority, then by waiting time. The estimate divides the place in line by the desk's recent pace (chats
 that reached an agent in the last hour); with no pace yet, or nobody online, there is no estimate.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from handoff.models import Conversation, Faq, FaqQuery
+from handoff.routing import sla
 from handoff.routing.selector import queue_key
 
 PACE_WINDOW = timedelta(hours=1)
@@ -22,7 +23,8 @@ MIN_PACE_SAMPLES = 3
 def waiting(s: Session) -> list[Conversation]:
     """Every queued chat, offered or not, in routing order."""
     rows = s.scalars(select(Conversation).where(Conversation.status == "queued")).all()
-    return sorted(rows, key=lambda c: (queue_key(c.first_in_line, c.priority, c.queued_at), c.id))
+    return sorted(rows, key=lambda c: (queue_key(c.first_in_line, c.priority, c.queued_at, sla.nearest_due(c.sla)),
+                                       c.id))
 
 
 def positions(s: Session, now: datetime, agents_online: int) -> dict[int, dict]:

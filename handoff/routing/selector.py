@@ -44,6 +44,7 @@ def choose(candidates: list[Candidate], topic: str | None, *, skill_exists: bool
     return min(room, key=lambda c: (c.open, c.last_assigned_at or _NEVER, c.id))
 
 
-def queue_key(first_in_line: bool, priority: str, queued_at: datetime | None) -> tuple:
-    """The queue's order: taken back from an offline agent first, then by priority, then by waiting time."""
-    return (not first_in_line, PRIORITY_RANK.get(priority, 2), queued_at or _NEVER)
+def queue_key(first_in_line: bool, priority: str, queued_at: datetime | None, due: datetime | None = None) -> tuple:
+    """The queue's order: taken back from an offline agent first, then the nearest SLA due time (work
+    without one after), then by priority, then by waiting time."""
+    return (not first_in_line, due is None, due or _NEVER, PRIORITY_RANK.get(priority, 2), queued_at or _NEVER)

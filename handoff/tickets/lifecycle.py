@@ -17,7 +17,7 @@ from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clea
 from handoff.mail import outbox
 from handoff.models import Agent, Conversation, Customer, Message, Team, Ticket, TicketEvent, utcnow
 from handoff.routing import catalog, claims, policy, selector, triage
-from handoff.tickets import attachments, from_chat
+from handoff.tickets import attachments, deadlines, from_chat
 
 log = logging.getLogger("careregistry.tickets")
 REASON_WORDS = {
@@ -62,6 +62,7 @@ def _open(s: Session, customer: Customer, conversation: Conversation | None, des
                source=source, team_id=catalog.team_of(s, category), **fields)
     s.add(t)
     s.flush()
+    deadlines.opened(s, t)
     s.add(TicketEvent(ticket_id=t.id, kind="created", actor=actor, data={"source": source}))
     mail_customer(s, t, "ticket_created")
     log.info("ticket created number=%s source=%s category=%s", t.id, source, category)
@@ -291,6 +292,7 @@ def transfer(number: int, actor: str, *, to_agent=None, to_team=None, note=None)
             if team is None:
                 raise ServiceError("There is no such team.")
             t.team_id, t.assignee_id, t.assignee = team.id, None, None
+            deadlines.retarget(s, t)
             add_event(s, t, "unassigned", actor, public=False, team=team.name)
             where = f"the {team.name} team"
         add_event(s, t, "note", actor, public=False, text=f"Transferred to {where}." + (f" {note}" if note else ""))
@@ -320,6 +322,7 @@ def _set_status(s: Session, t: Ticket, status: str, actor: str, notify: bool = T
     old = t.status
     t.status, t.status_changed_at, t.reminder_sent_at = status, utcnow(), None
     add_event(s, t, "status_changed", actor, old=old, new=status)
+    deadlines.status_changed(s, t)
     if notify:
         mail_customer(s, t, "ticket_resolved" if status == "resolved" else "status_changed", old=old)
 
@@ -347,6 +350,7 @@ def set_priority(number: int, priority: str, actor: str) -> dict:
         if t.priority != priority:
             add_event(s, t, "priority_changed", actor, public=False, old=t.priority, new=priority)
             t.priority = priority
+            deadlines.retarget(s, t)
         return ticket_dict(t)
 
 
@@ -365,6 +369,7 @@ def agent_reply(number: int, author: str, text, internal: bool = False, uploads:
             kept = attachments.store(s, t, uploads, author, public=not internal)
             attachments.attach_to_event(s, event, kept)
         if not internal:
+            deadlines.agent_answered(s, t)
             if t.status == "new":
                 _set_status(s, t, "open", author, notify=False)
             mail_customer(s, t, "agent_reply", reply=text, author=author, files=attachments.for_mail(kept))
@@ -399,6 +404,7 @@ def reply_in(s: Session, t: Ticket, text: str, *, source: str, uploads: list | N
         return follow_up
     extra = {"via": source, **data} if source != "portal" else data
     event = add_event(s, t, "reply", "customer", text=text, **extra)
+    deadlines.customer_wrote(s, t)
     if uploads:
         s.flush()
         attachments.attach_to_event(s, event, attachments.store(s, t, uploads, "customer"))

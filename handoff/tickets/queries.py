@@ -1,12 +1,16 @@
 """Reading tickets: who may see which ticket, its timeline, and search with filters."""
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import String, cast, or_, select
 
 from handoff.db import session_scope
 from handoff.errors import NotFound
 from handoff.models import Customer, Ticket, TicketEvent
+from handoff.routing import sla
 
+from . import deadlines
 from .lifecycle import PRIORITIES, STATUS_WORDS, TRANSITIONS, ticket_dict
 
 
@@ -25,6 +29,8 @@ def detail_dict(t: Ticket, public_only: bool) -> dict:
         "updated_at": t.updated_at, "status_words": STATUS_WORDS[t.status],
         "events": [event_dict(e) for e in t.events if e.public or not public_only],
     })
+    if not public_only:
+        data["sla"] = deadlines.view(t)
     return data
 
 
@@ -102,7 +108,14 @@ def search(*, customer_id: int | None = None, viewer: tuple[int, str, bool] | No
         query = query.where(or_(*conditions))
     with session_scope() as s:
         rows = s.scalars(query.order_by(Ticket.id.desc()).limit(limit))
-        return [{**ticket_dict(t), "customer": t.customer.label, "created_at": t.created_at,
-                 "updated_at": t.updated_at, "escalated": t.escalated, "assignee_id": t.assignee_id,
-                 "tags": t.tags or []}
-                for t in rows]
+        found = [{**ticket_dict(t), "customer": t.customer.label, "created_at": t.created_at,
+                  "updated_at": t.updated_at, "escalated": t.escalated, "assignee_id": t.assignee_id,
+                  "tags": t.tags or [], **({"sla": deadlines.view(t), "due": sla.nearest_due(t.sla)}
+                                           if viewer is not None else {})}
+                 for t in rows]
+    return found
+
+
+def most_urgent_first(rows: list[dict]) -> list[dict]:
+    """Staff's lists: the nearest running SLA due time first; work without one after, newest first."""
+    return sorted(rows, key=lambda r: (r.get("due") is None, r.get("due") or datetime.min))

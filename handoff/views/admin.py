@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from handoff.chat import canned_replies, conversations, reports
+from handoff.chat import canned_replies, conversations, reports, sla_report
 from handoff.db import session_scope
 from handoff.errors import ServiceError, clean_day, clean_int
 from handoff.inbound import intake
@@ -18,7 +18,8 @@ from handoff.mail import health, outbox
 from handoff.models import Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
 from handoff.people.auth import staff_required
-from handoff.routing import catalog
+from handoff.routing import calendars, catalog, sla_policies
+from handoff.routing.hours import DAYS
 from handoff.tickets import lifecycle, queries
 from handoff.views.console import flash_outcome, parse_agent
 
@@ -263,7 +264,9 @@ def routing():
     cfg = current_app.config
     return render_template("admin/routing.html", agents=agents.list_all(), categories=catalog.categories(),
                            teams=catalog.teams(), mode=cfg.get("ROUTING_MODE", "auto"),
-                           accept_timeout=cfg.get("ASSIGN_ACCEPT_TIMEOUT", 30))
+                           accept_timeout=cfg.get("ASSIGN_ACCEPT_TIMEOUT", 30), calendars=calendars.calendars(),
+                           days=DAYS, policies=sla_policies.policies(), priorities=lifecycle.PRIORITIES,
+                           warn_pct=round(100 * float(cfg.get("SLA_WARN_RATIO", 0.8))))
 
 
 def _routing_change(action, success: str):
@@ -293,3 +296,56 @@ def routing_category():
 @staff_required(admin=True)
 def routing_team():
     return _routing_change(lambda: catalog.create_team(request.form.get("name")), "Team added.")
+
+
+@bp.post("/routing/hours/desk")
+@staff_required(admin=True)
+def routing_desk_hours():
+    return _routing_change(lambda: calendars.save(None, request.form), "The desk's business hours saved.")
+
+
+@bp.post("/routing/hours/<int:team_id>")
+@staff_required(admin=True)
+def routing_team_hours(team_id: int):
+    return _routing_change(lambda: calendars.save(team_id, request.form), "The team's business hours saved.")
+
+
+@bp.post("/routing/sla")
+@staff_required(admin=True)
+def routing_sla():
+    f = request.form
+    return _routing_change(lambda: sla_policies.save(
+        f.get("priority"), f.get("team_id"), first_response_min=f.get("first_response_min"),
+        next_response_min=f.get("next_response_min"), resolution_min=f.get("resolution_min"),
+        raise_priority=f.get("raise_priority") == "1", requeue=f.get("requeue") == "1"), "SLA policy saved.")
+
+
+@bp.post("/routing/sla/<int:policy_id>/delete")
+@staff_required(admin=True)
+def routing_sla_delete(policy_id: int):
+    return _routing_change(lambda: sla_policies.remove(policy_id), "SLA policy removed.")
+
+
+MAX_REPORT_DAYS = 366
+
+
+@bp.get("/sla")
+@staff_required(admin=True)
+def sla():
+    """SLA attainment per team, agent and priority over a period (default: the last 7 days)."""
+    a, error = request.args, None
+    today = utcnow().date()
+    try:
+        start = clean_day(a.get("since")) or datetime.combine(today - timedelta(days=6), datetime.min.time())
+        end = clean_day(a.get("until"), end=True) or datetime.combine(today + timedelta(days=1), datetime.min.time())
+        if end <= start:
+            raise ServiceError("The period ends before it starts.")
+        if (end - start).days > MAX_REPORT_DAYS:
+            raise ServiceError(f"Choose a period of at most {MAX_REPORT_DAYS} days.")
+    except ServiceError as err:
+        error = err.message
+        start = datetime.combine(today - timedelta(days=6), datetime.min.time())
+        end = datetime.combine(today + timedelta(days=1), datetime.min.time())
+    report = sla_report.attainment(start, end)
+    return render_template("admin/sla.html", report=report, error=error, since=start.date().isoformat(),
+                           until=(end - timedelta(days=1)).date().isoformat()), 400 if error else 200

@@ -68,8 +68,9 @@ def ticket_list():
     q = (request.args.get("q") or "").strip()[:200]
     return render_template(
         "console/tickets.html", q=q, agent=current_user,
-        mine=queries.search(viewer=_viewer(), assignee=current_user.agent_id, status="active"),
-        unassigned=queries.search(viewer=_viewer(), assignee="none", status="active"),
+        mine=queries.most_urgent_first(queries.search(viewer=_viewer(), assignee=current_user.agent_id,
+                                                      status="active")),
+        unassigned=queries.most_urgent_first(queries.search(viewer=_viewer(), assignee="none", status="active")),
         results=queries.search(viewer=_viewer(), q=q) if q else None,
         canned=[r for r in canned_replies.for_agent(current_user.agent_id) if not r["shared"]])
 

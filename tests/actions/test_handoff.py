@@ -67,6 +67,20 @@ def test_queued(service, load_tracker, dispatcher):
     assert events == [SlotSet("faq_outcome", None), SlotSet("handoff_needs_email", False)]
 
 
+def test_outside_business_hours_says_when_a_person_is_back_and_offers_a_ticket(service, load_tracker, dispatcher):
+    service.on("POST", "/api/conversations/12/handoff",
+               {"status": "closed", "email_known": False,
+                "closed": {"back_at": "2026-12-07T08:00:00.000Z",
+                           "words": "A person is back Monday 7 December at 09:00 (Europe/Berlin time)"}})
+
+    events = ActionHandoff().run(dispatcher, load_tracker("handoff_request"), {})
+
+    assert dispatcher.texts == ["Our team is away right now. A person is back Monday 7 December at 09:00 "
+                                "(Europe/Berlin time). Leave us a ticket and we'll answer by email."]
+    assert dispatcher.messages[0]["buttons"] == [TICKET_BUTTON]
+    assert SlotSet("handoff_needs_email", False) in events  # no ticket yet: nothing to attach an email to
+
+
 # handoff_needs_email is what starts email_form (data/rules/handoff.yml).
 @pytest.mark.parametrize(
     "email_known, needs_email",

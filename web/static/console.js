@@ -171,6 +171,7 @@
       rating: conversation.rating || null,
       ticket_number: conversation.ticket_number || null,
       tags: conversation.tags || [],
+      sla: conversation.sla || [],
       messages: [],
       messageIds: new Set(),
       unread: previous ? previous.unread : 0,
@@ -232,6 +233,7 @@
         email ? h("p", { class: "item-sub" }, email) : null,
         h("p", { class: `reason reason-${summary.handoff_reason || "unknown"}` }, reasonText(summary.handoff_reason)),
         summary.topic ? h("p", { class: "item-sub topic" }, `Topic: ${summary.topic}`) : null,
+        slaLine(summary.sla),
         summary.priority && summary.priority !== "normal"
           ? h("p", { class: `item-sub priority priority-${summary.priority}` },
             `Priority: ${summary.priority}` +
@@ -281,6 +283,13 @@
     updateTabBadge();
   }
 
+  /** The running SLA timers of a chat, counting down in the browser (sla_timers.js). */
+  function slaLine(timers, tag) {
+    const running = (timers || []).filter((t) => !t.done);
+    if (!running.length || !window.ccrSla) return null;
+    return h(tag || "p", { class: "item-sub sla-list" }, ...window.ccrSla.render(running));
+  }
+
   function tickClocks() {
     for (const time of ui.queue.querySelectorAll("time[data-since]")) {
       time.textContent = waitingText(time.dataset.since);
@@ -309,6 +318,7 @@
           chat.unread ? h("span", { class: "unread", "aria-label": `${chat.unread} unread` }, String(chat.unread)) : null
         ),
         h("span", { class: "item-sub" }, chat.closedNote ? statusWord(chat.status) : chat.customerTyping ? "typing…" : "Active"),
+        chat.closedNote ? null : slaLine(chat.sla, "span"),
         lastText(chat) ? h("span", { class: "last" }, lastText(chat)) : null
       );
       items.push(h("li", null, button));
@@ -968,6 +978,14 @@
     ui.presenceNotice.textContent = data.reason === "timeout"
       ? "A chat assigned to you was not accepted in time, so it went to a colleague." : "";
     renderQueue();
+  });
+
+  // A timer of one of my tickets or chats nears or passed its due time (told once per level).
+  socket.on("sla_alert", (data) => {
+    if (!data || !ui.presenceNotice) return;
+    const what = data.ticket ? `Ticket #${data.ticket}` : `The chat ${data.conversation}`;
+    ui.presenceNotice.textContent = data.level === "breached"
+      ? `${what} missed its ${data.label} target.` : `${what} is near its ${data.label} target.`;
   });
 
   socket.on("presence", (data) => {

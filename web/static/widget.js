@@ -667,6 +667,7 @@
           socket.on("message", onMessage);
           socket.on("conversation_status", (data) => {
             setStatus(data.status, data.agent, data.queue);
+            if (data.closed) showClosed(data.closed);
             if (data.status === "resolved") showRating(null);
             else hideRating();
           });
@@ -703,6 +704,17 @@
         // Refused by the server (for example an invalid visitor id): its message is a sentence.
         showConnection((err && err.message) || "The chat is unavailable right now.");
       }
+    }
+
+    /** Outside business hours a handoff is not queued: say when a person is back, and offer a ticket
+        instead (as when the chat is busy). The time is shown in the customer's own time zone. */
+    function showClosed(closed) {
+      const back = closed.back_at ? new Date(closed.back_at) : null;
+      const when = back && !Number.isNaN(back.getTime())
+        ? back.toLocaleString([], { weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit" })
+        : null;
+      showConnection(when ? `Our team is away right now; a person is back ${when}.` : "Our team is away right now.",
+                     { href: `${server || ""}/portal/new`, text: "Leave a message" });
     }
 
     function onHistory(data) {
