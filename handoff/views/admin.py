@@ -18,7 +18,7 @@ from handoff.mail import health, outbox
 from handoff.models import Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
 from handoff.people.auth import staff_required
-from handoff.routing import catalog
+from handoff.routing import catalog, triage_model
 from handoff.tickets import lifecycle, queries
 from handoff.views.console import flash_outcome, parse_agent
 
@@ -263,6 +263,7 @@ def routing():
     cfg = current_app.config
     return render_template("admin/routing.html", agents=agents.list_all(), categories=catalog.categories(),
                            teams=catalog.teams(), mode=cfg.get("ROUTING_MODE", "auto"),
+                           triage_model=triage_model.current.summary(),
                            accept_timeout=cfg.get("ASSIGN_ACCEPT_TIMEOUT", 30))
 
 
