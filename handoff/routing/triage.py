@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from handoff.models import PRIORITIES, Conversation, Ticket, TicketEvent
+from handoff.realtime import off_the_loop
 from handoff.routing import category_cues, triage_model
 
 CUES = (
@@ -123,7 +124,11 @@ def predict(s: Session, text: str, *, returning: str | None = None, topic: str |
     result.category, result.category_reason = guess.category, guess.reason
     result.cues = {"priority": result.priority, "category": result.category}
     result.by = {"priority": "cues", "category": "cues"}
-    for target, (label, reason) in triage_model.current.predict(text, result.priority, result.category).items():
+    # A few milliseconds of n-grams per target once the model is in charge: not on the loop.
+    model = triage_model.current
+    learned = off_the_loop(model.predict, text, result.priority, result.category) \
+        if any(v.in_charge for v in model.verdicts.values()) else {}
+    for target, (label, reason) in learned.items():
         if target == "priority" and label in PRIORITIES:
             if label != result.priority:
                 result.priority, result.reasons = label, [reason] + result.reasons

@@ -55,7 +55,7 @@ class Verdict:
 class State:
     trained_at: datetime | None = None
     corrections: int = 0
-    last_id: int = 0
+    last_at: datetime | None = None  # the latest correction learned from (a second click updates its row)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
     def predict(self, text: str, cue_priority: str, cue_category: str | None) -> dict[str, tuple[str, str]]:
@@ -162,19 +162,18 @@ def refresh(force: bool = False) -> State:
     if not enabled:
         return current
     with session_scope() as s:
-        count, last_id = s.execute(select(func.count(), func.coalesce(func.max(TriageCorrection.id), 0))
+        count, last_at = s.execute(select(func.count(), func.max(TriageCorrection.created_at))
                                    .select_from(TriageCorrection)).one()
         state = current
         fresh = state.trained_at is None or force
-        new = count - state.corrections
-        due = (new >= RETRAIN_AFTER or (last_id != state.last_id and state.trained_at is not None
+        due = (count - state.corrections >= RETRAIN_AFTER or (last_at != state.last_at and state.trained_at is not None
                and (utcnow() - state.trained_at).total_seconds() >= RETRAIN_EVERY_S))
         if not (fresh or due):
             return state
         examples = examples_from(s.scalars(select(TriageCorrection).order_by(TriageCorrection.id)))
     with _lock:
         verdicts = off_the_loop(train, examples)  # below MIN_CORRECTIONS only counts (no scikit-learn)
-        current = State(trained_at=utcnow(), corrections=count, last_id=last_id, verdicts=verdicts)
+        current = State(trained_at=utcnow(), corrections=count, last_at=last_at, verdicts=verdicts)
     if count >= MIN_CORRECTIONS:
         log.info("triage model trained corrections=%s %s", count, " ".join(
             f"{t}={'model' if v.in_charge else 'cues'} {t}_model_accuracy={_share(v.model_accuracy)} "
