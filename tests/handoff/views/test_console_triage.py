@@ -177,3 +177,21 @@ def test_the_admins_routing_page_says_who_is_in_charge_with_both_accuracies(app,
     admin = staff(make_agent("Ada Admin", role="admin"))
     page = admin.get("/admin/routing").get_data(as_text=True)
     assert 'id="triage-model-table"' in page and "The cues" in page
+
+
+def test_the_model_retrains_when_enough_corrections_came_in_not_at_every_click(app, sam):
+    first = triage_model.refresh()
+    assert first.trained_at is not None and first.corrections == 0
+    number = mailed_ticket("The app crashes")
+    sam.post(f"/console/tickets/{number}/triage", data={"priority": "high"})
+    assert triage_model.refresh() is first  # one new correction: learned within the hour, not now
+    for i in range(triage_model.RETRAIN_AFTER):
+        sam.post(f"/console/tickets/{mailed_ticket(f'The app crashes again {i}')}/triage", data={"confirm": "1"})
+    assert triage_model.refresh().corrections == triage_model.RETRAIN_AFTER + 1
+
+
+@pytest.mark.settings(TRIAGE_MODEL=False)
+def test_with_the_model_switched_off_the_cues_decide_and_the_admin_is_told(app, staff, make_agent):
+    assert triage_model.refresh().trained_at is None
+    page = staff(make_agent("Ada Admin", role="admin")).get("/admin/routing").get_data(as_text=True)
+    assert 'id="triage-model-off"' in page
