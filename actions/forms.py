@@ -15,6 +15,8 @@ from actions.replies import CATEGORIES, conversation_id, email_address, ticket_n
 
 logger = logging.getLogger(__name__)
 
+# The built-in categories' buttons (the form's first question, utter_ask_category, offers these); when the
+# customer's answer is not one of them, the admin's own categories are offered (known_categories).
 CATEGORY_BUTTONS = [
     {"title": category.capitalize(), "payload": f'/inform{{"category":"{category}"}}'}
     for category in CATEGORIES
@@ -31,15 +33,34 @@ CATEGORY_WORDS = {
 MIN_DESCRIPTION_LENGTH = 5
 
 
-def category_from_text(value: Any) -> Optional[str]:
+def known_categories() -> Dict[str, str]:
+    """The admin's categories (slug -> name) from the service; the built-in four when it cannot say."""
+    try:
+        rows = handoff_client.get_categories()
+    except HandoffServiceError:
+        logger.warning("Categories not available; offering the built-in ones", exc_info=True)
+        rows = []
+    return {r["slug"]: r["name"] for r in rows} or {c: c.capitalize() for c in CATEGORIES}
+
+
+def category_buttons(known: Dict[str, str]) -> List[Dict[str, str]]:
+    return [{"title": name, "payload": f'/inform{{"category":"{slug}"}}'} for slug, name in known.items()]
+
+
+def category_from_text(value: Any, known: Optional[Dict[str, str]] = None) -> Optional[str]:
     if not isinstance(value, str):
         return None
+    known = known or {c: c.capitalize() for c in CATEGORIES}
     text = value.strip().lower()
-    if text in CATEGORIES:
-        return text
+    for slug, name in known.items():
+        if text in (slug, name.lower()):
+            return slug
     for category, words in CATEGORY_WORDS.items():
-        if any(re.search(rf"\b{re.escape(word)}", text) for word in words):
+        if category in known and any(re.search(rf"\b{re.escape(word)}", text) for word in words):
             return category
+    for slug, name in known.items():  # an admin's own category named in a sentence
+        if re.search(rf"\b({re.escape(slug)}|{re.escape(name.lower())})\b", text):
+            return slug
     return None
 
 
@@ -105,10 +126,11 @@ class ValidateTicketForm(FormValidationAction):
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        category = category_from_text(value)
+        known = known_categories()
+        category = category_from_text(value, known)
         if category is None:
             dispatcher.utter_message(
-                text="Please choose one of these categories.", buttons=CATEGORY_BUTTONS
+                text="Please choose one of these categories.", buttons=category_buttons(known)
             )
         return {"category": category}
 

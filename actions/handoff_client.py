@@ -5,7 +5,7 @@ See docs/protocol.md, section 3. Every failure that is not a 404 becomes a
 """
 
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 from urllib.parse import quote
 
 import requests
@@ -76,6 +76,17 @@ def search_faq(text: str, limit: int = 3, conversation_id: Optional[str] = None)
 
 def get_faq(faq_id: Any) -> Dict[str, Any]:
     return _request("GET", f"/api/faq/{_path_part(faq_id)}")
+
+
+def get_categories() -> List[Dict[str, str]]:
+    """The admin's categories as [{"slug", "name"}]; a malformed answer is an error like any other."""
+    body = _request("GET", "/api/categories")
+    rows = body.get("categories")
+    if not isinstance(rows, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("slug"), str) and isinstance(r.get("name"), str) for r in rows
+    ):
+        raise HandoffServiceError("GET /api/categories answered without a list of categories")
+    return [{"slug": r["slug"], "name": r["name"]} for r in rows]
 
 
 def get_customer(conversation_id: str) -> Dict[str, Any]:

@@ -13,6 +13,9 @@ searches decided with the fixed default thresholds, and at each risk setting an 
 
 Everything goes through CSV files in a temporary folder and `handoff.knowledge.evaluation.run()`, as
 `careregistry faq-eval` does.
+
+Then triage (bench/triage_eval.py): the cues' and the organisation's model's accuracy on a labelled set of
+customer messages, in a section of its own.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import triage_eval
 from handoff.config import PROJECT_ROOT
 from handoff.knowledge import evaluation
 from handoff.knowledge.calibration import DEFAULT_RISK
@@ -122,7 +126,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     data_path = Path(args.data)
     if not data_path.exists():
-        print(f"CLINC150 is not at {data_path} (it comes with ../shared); nothing to measure.")
+        print(f"CLINC150 is not at {data_path} (it comes with ../shared); no FAQ figures.")
+        print("\n" + triage_eval.render(triage_eval.run()))
         return 0
     data = json.loads(data_path.read_text())
     if args.latency_only:
@@ -158,10 +163,14 @@ def main(argv=None) -> int:
                                    "--latency-only"], env=env, capture_output=True, text=True, check=True)
             runs["latency_5000_numpy"] = json.loads(done.stdout.strip().splitlines()[-1])
             runs["latency_5000_tfidf"] = _latency_run(data, tmp_dir, embeddings=False, calibrate=False)
+    print("triage: cues and the organisation's model on the labelled set ...", file=sys.stderr, flush=True)
+    triage = triage_eval.run()
     print(render(runs))
+    print("\n" + triage_eval.render(triage))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"targets": {k: v for k, v in TARGETS.items()}, "runs": runs}, indent=2))
+    out.write_text(json.dumps({"targets": {k: v for k, v in TARGETS.items()}, "runs": runs, "triage": triage},
+                              indent=2))
     print(f"\nWrote {out}")
     return 0
 

@@ -73,6 +73,12 @@ class Config:
         # looks for timers reaching warning or breach every SLA_INTERVAL seconds.
         self.SLA_WARN_RATIO = _float("SLA_WARN_RATIO", 0.8)
         self.SLA_INTERVAL = _float("SLA_INTERVAL", 60)
+        # Triage's own model (routing/triage_model.py): the corrections it needs before it may take over from
+        # the cues (and then only where it beats them), and how many new ones make it retrain at once (else
+        # any new ones are learned within the hour). TRIAGE_MODEL=off keeps the cues in charge.
+        self.TRIAGE_MODEL = env.get("TRIAGE_MODEL", "on").lower() != "off"
+        self.TRIAGE_MIN_CORRECTIONS = max(int(_float("TRIAGE_MIN_CORRECTIONS", 30)), 10)
+        self.TRIAGE_RETRAIN_AFTER = max(int(_float("TRIAGE_RETRAIN_AFTER", 20)), 1)
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -96,6 +102,7 @@ class Config:
             "ticket": "10 per hour",  # new tickets per address, in the portal
             "ticket_reply": "60 per hour",  # replies to tickets per address, in the portal
             "chat_files": "10 per minute;60 per hour",  # files sent in one chat (widget and console together)
+            "triage_correction": "30 per minute",  # one agent's clicks correcting or confirming triage
         }.items()}
         # Daily backups by the serving processes (one at a time): the hour (UTC) they start, how many daily
         # and weekly copies are kept, and where. BACKUP_HOUR=off leaves backups to the operator.

@@ -1,5 +1,6 @@
 """Domain nouns: Customer, Team, SlaPolicy, Category, Agent, AgentSocket, Conversation, Message, Handoff, Ticket, TicketEvent,
-Faq, FaqPhrasing, CannedReply, and the service's own records (outbox, inbound mail, log-in attempts, FAQ queries)."""
+Faq, FaqPhrasing, CannedReply, TriageCorrection, and the service's own records (outbox, inbound mail, log-in attempts,
+FAQ queries)."""
 from __future__ import annotations
 
 import secrets
@@ -332,6 +333,25 @@ class CannedReply(Base):
     text: Mapped[str] = mapped_column(Text)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TriageCorrection(Base):
+    """An agent's verdict on a triage: what was predicted, what it should have been (equal when the agent
+    confirmed it), and what the cues alone said, so the organisation's model is measured against them."""
+
+    __tablename__ = "triage_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_kind: Mapped[str] = mapped_column(String(8))  # ticket | chat
+    item_id: Mapped[int] = mapped_column(Integer, index=True)  # no foreign key: two tables, kept as history
+    text: Mapped[str] = mapped_column(Text)  # what the prediction was made from
+    predicted_priority: Mapped[str] = mapped_column(String(16))
+    predicted_category: Mapped[str | None] = mapped_column(String(32))
+    corrected_priority: Mapped[str] = mapped_column(String(16))
+    corrected_category: Mapped[str | None] = mapped_column(String(32))
+    cue_priority: Mapped[str] = mapped_column(String(16))
+    cue_category: Mapped[str | None] = mapped_column(String(32))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class LoginAttempt(Base):

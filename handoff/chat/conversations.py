@@ -20,7 +20,7 @@ from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_em
 from handoff.knowledge.settings import welcome
 from handoff.mail import outbox
 from handoff.models import HANDOFF_REASONS, Agent, Conversation, Customer, Handoff, Message, Team, Ticket, utcnow
-from handoff.routing import calendars, catalog, claims, policy, selector, triage
+from handoff.routing import calendars, catalog, claims, corrections, policy, selector, triage
 from handoff.routing import queue as routing_queue
 from handoff.tickets import attachments, from_chat, lifecycle
 from handoff.tickets.lifecycle import create_from_transcript
@@ -334,12 +334,10 @@ def request_handoff(conversation_id: int, reason: str) -> dict:
             result = {"status": "closed", "closed": closed, "email_known": bool(c.customer.email)}
         elif online and not shut:
             c.status, c.handoff_reason, c.queued_at, c.agent_id = "queued", reason, utcnow(), None
-            c.topic = topic
-            said = [m.text for m in c.messages if m.sender == "customer" and not m.text.startswith("/")]
-            found = triage.assess("\n".join(said[-10:]), returning=triage.returning(s, c.customer_id, utcnow(),
-                                                                                   conversation_id=c.id))
-            c.team_id, c.priority, c.triage, c.first_in_line = catalog.team_of(s, c.topic), found.priority, \
-                found.as_dict(), False
+            found = triage.predict(s, _triage_text(c), topic=topic,
+                                   returning=triage.returning(s, c.customer_id, utcnow(), conversation_id=c.id))
+            c.topic, c.priority, c.triage, c.first_in_line = found.category, found.priority, found.as_dict(), False
+            c.team_id = catalog.team_of(s, c.topic)
             c.offered_to_id = c.offered_at = None
             deadlines.queued(s, c)
             s.add(Handoff(conversation_id=c.id, reason=reason, outcome="queued"))
@@ -359,6 +357,35 @@ def request_handoff(conversation_id: int, reason: str) -> dict:
         publish_queue()
     elif ticket_number is not None:
         lifecycle.route(ticket_number)
+    return result
+
+
+def _triage_text(c: Conversation) -> str:
+    """What triage reads of a chat: the customer's last ten lines, without the bot's button payloads."""
+    said = [m.text for m in c.messages if m.sender == "customer" and not m.text.startswith("/")]
+    return "\n".join(said[-10:])
+
+
+def correct_triage(agent_id: int, conversation_id: int, *, priority=None, category=None, confirm: bool = False,
+                   admin: bool, see_all: bool) -> dict:
+    """An agent's one click on a chat's triage (a chat they may read): the right priority or category,
+    applied to the chat (its place in the queue, its team) and recorded for the organisation's model."""
+    with session_scope() as s:
+        c = may_read(s, agent_id, conversation_id, admin=admin, see_all=see_all)
+        priority, category = corrections.check(s, priority, category, confirm)
+        if priority is not None:
+            c.priority = priority
+        if category is not None:
+            c.topic, c.team_id = category, catalog.team_of(s, category)
+        if priority is not None or category is not None:
+            deadlines.retarget(s, c)  # another priority or team: other SLA targets
+        corrections.record(s, kind="chat", item_id=c.id, text=_triage_text(c), triage=c.triage, priority=c.priority,
+                           category=c.topic, agent_id=agent_id)
+        queued = c.status == "queued"
+        result = {"id": c.id, "priority": c.priority, "topic": c.topic, "triage": c.triage}
+    if queued:  # its place in line or its team changed
+        assignment.dispatch()
+        publish_queue()
     return result
 
 

@@ -19,7 +19,7 @@ from handoff.inbound import loops, parsing
 from handoff.inbound.matching import ticket_for
 from handoff.models import Customer, InboundMail, Ticket, utcnow
 from handoff.errors import ServiceError
-from handoff.tickets import attachments, from_chat, lifecycle
+from handoff.tickets import attachments, lifecycle
 
 log = logging.getLogger("careregistry.inbound")
 MAX_TEXT = 8000
@@ -114,10 +114,8 @@ def _decide(s, record: InboundMail, parsed: parsing.Parsed, envelope: list[str])
     customer = _customer(s, parsed)
     subject = (parsed.subject or (text or "Mail").splitlines()[0])[:200]
     description = text or subject
-    category = from_chat.predict_category([{"sender": "customer", "text": f"{subject}\n{description}"}]) \
-        or "account"
     uploads, not_kept = _uploads(parsed.files)
-    t = lifecycle.open_in(s, customer, description, category, source="email", subject=subject, uploads=uploads,
+    t = lifecycle.open_in(s, customer, description, None, source="email", subject=subject, uploads=uploads,
                           **({"not_kept": not_kept} if not_kept else {}))
     record.status, record.ticket_id = "ticket", t.id
 

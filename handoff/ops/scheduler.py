@@ -1,5 +1,5 @@
 """Background jobs of a serving process: deliver the outbox, route waiting work, run the ticket automations,
-watch SLA timers, back up daily, tell admins when mail has stopped flowing.
+watch SLA timers, back up daily, tell admins when mail has stopped flowing, learn triage from agents' corrections.
 
 All are safe to run in several processes at once: mails are claimed before sending, every automation is
 a conditional change, and the backup takes a file lock, so nothing is done twice.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,7 +21,7 @@ from handoff.config import Config
 from handoff.mail import health, outbox
 from handoff.ops import backups
 from handoff.realtime import off_the_loop
-from handoff.routing import policy
+from handoff.routing import policy, triage_model
 from handoff.tickets import automations, deadlines, lifecycle
 
 log = logging.getLogger("careregistry.scheduler")
@@ -79,6 +80,11 @@ def start() -> BackgroundScheduler:
     scheduler.add_job(_guarded(route_work), "interval", seconds=float(os.environ.get("ROUTING_SWEEP_INTERVAL", 10)),
                       max_instances=1, coalesce=True)
     scheduler.add_job(_guarded(watch_sla), "interval", seconds=settings.SLA_INTERVAL, max_instances=1, coalesce=True)
+    triage_model.configure(settings.as_flask())
+    # Learns from agents' triage corrections: at start (the model lives in this process only), then when
+    # corrections come in. The fit runs off the loop.
+    scheduler.add_job(_guarded(triage_model.refresh), "interval", seconds=60, max_instances=1, coalesce=True,
+                      next_run_time=datetime.now())
     if settings.BACKUP_HOUR is not None:  # a cheap check every 10 minutes; the backup itself once a day
         scheduler.add_job(_guarded(backup_job(settings)), "interval", minutes=10, max_instances=1, coalesce=True)
     scheduler.start()

@@ -1,9 +1,14 @@
-"""How urgent a new ticket or handed-off chat is, and why: urgency cues in its words, the tone (VADER's
-sentiment, a maintained lexicon, not a word list of ours), and the customer's history.
+"""How urgent a new ticket or handed-off chat is, what it is about, and why: urgency cues in its words, the
+tone (VADER's sentiment, a maintained lexicon, not a word list of ours), the customer's history, and the
+category its words point at (category_cues.py).
 
 Each cue names its reason as agents see it ("mentions being charged twice"). The priority is the
 highest a cue sets (normal when none); an angry tone or a customer back again (a reopened ticket, a
 second contact within a day) raises it one step, up to urgent.
+
+Where the organisation's own model (triage_model.py) has beaten the cues on agents' corrections, its
+prediction is the one shown, per target; the cues' own guess is kept beside it, so later corrections
+keep measuring both.
 """
 from __future__ import annotations
 
@@ -16,6 +21,8 @@ from sqlalchemy.orm import Session
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from handoff.models import PRIORITIES, Conversation, Ticket, TicketEvent
+from handoff.realtime import off_the_loop
+from handoff.routing import category_cues, triage_model
 
 CUES = (
     (r"\b(hack(ed|ing)?|fraud(ulent)?|unauthori[sz]ed|stolen|someone else (used|logged))\b", "urgent",
@@ -43,9 +50,17 @@ class Triage:
     priority: str = "normal"
     reasons: list[str] = field(default_factory=list)
     tone: float = 0.0
+    category: str | None = None
+    category_reason: str | None = None
+    # What the cues alone said, and which of cues / model set each target: corrections measure both.
+    cues: dict = field(default_factory=dict)
+    by: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {"priority": self.priority, "reasons": self.reasons, "tone": round(self.tone, 3)}
+        return {"priority": self.priority, "reasons": self.reasons, "tone": round(self.tone, 3),
+                "category": self.category, "category_reason": self.category_reason,
+                "cues": self.cues or {"priority": self.priority, "category": self.category},
+                "by": self.by or {"priority": "cues", "category": "cues"}}
 
 
 def _raise(priority: str) -> str:
@@ -91,3 +106,37 @@ def returning(s: Session, customer_id: int, now: datetime, *, conversation_id: i
         Conversation.customer_id == customer_id, Conversation.queued_at >= since,
         Conversation.id != (conversation_id or 0))) or 0
     return "second contact today" if tickets + chats else None
+
+
+def predict(s: Session, text: str, *, returning: str | None = None, topic: str | None = None,
+            chosen: str | None = None, chooser: str = "customer") -> Triage:
+    """The full triage of a new item: priority and category with their reasons.
+
+    `topic` is the category of the FAQ the bot last matched in the chat; `chosen` a category someone
+    picked (the customer in a form, an agent), which stays the item's category whatever is predicted.
+    """
+    result = assess(text, returning=returning)
+    categories, faqs = category_cues.known(s)
+    if topic in categories:
+        guess = category_cues.Guess(topic, f"the bot matched an FAQ about {categories[topic].lower()}")
+    else:
+        guess = category_cues.guess(text, categories, faqs)
+    result.category, result.category_reason = guess.category, guess.reason
+    result.cues = {"priority": result.priority, "category": result.category}
+    result.by = {"priority": "cues", "category": "cues"}
+    # A few milliseconds of n-grams per target once the model is in charge: not on the loop.
+    model = triage_model.current
+    learned = off_the_loop(model.predict, text, result.priority, result.category) \
+        if any(v.in_charge for v in model.verdicts.values()) else {}
+    for target, (label, reason) in learned.items():
+        if target == "priority" and label in PRIORITIES:
+            if label != result.priority:
+                result.priority, result.reasons = label, [reason] + result.reasons
+            result.by["priority"] = "model"
+        elif target == "category" and label in categories:  # a category since deleted stays the cues'
+            if label != result.category:
+                result.category, result.category_reason = label, reason
+            result.by["category"] = "model"
+    if chosen:
+        result.category, result.category_reason = chosen, f"chosen by the {chooser}"
+    return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from handoff.models import SEED_CATEGORIES
+from handoff.routing import category_cues
 
 _EMAIL = re.compile(r"^\S+@\S+\.\S+$")
 _SMALL_TALK = re.compile(
@@ -16,17 +17,6 @@ _SMALL_TALK = re.compile(
 _ASK_FOR_PERSON = re.compile(
     r"\b(talk|speak|chat|connect|put me through)\b.{0,20}\b(human|person|agent|someone|somebody|representative"
     r"|operator|staff|people)\b|\breal (person|human)\b|^(human|agent|operator|representative)( please)?\W*$", re.I)
-# Words that say which team a problem belongs to; the first category with the most hits wins.
-_CATEGORY_WORDS = {
-    "billing": ("invoice", "bill", "billed", "charge", "charged", "refund", "payment", "pay", "paid", "card",
-                "price", "subscription", "money", "receipt"),
-    "orders": ("order", "parcel", "package", "delivery", "deliver", "delivered", "shipping", "shipped",
-               "arrive", "arrived", "tracking", "return", "courier", "item"),
-    "account": ("account", "password", "login", "log", "sign", "email", "username", "profile", "locked",
-                "register"),
-    "technical": ("error", "crash", "crashes", "bug", "app", "broken", "working", "install", "update",
-                  "device", "screen", "battery", "connect", "wifi", "bluetooth"),
-}
 MAX_SUBJECT = 80
 
 
@@ -70,10 +60,7 @@ def predict_category(messages: list[dict], topic: str | None = None) -> str | No
     """The category of the FAQ the bot last matched, else the one the customer's words point at, else None."""
     if topic:  # the bot matched an FAQ of this topic: an admin-defined category
         return topic
-    words = re.findall(r"[a-z]+", " ".join(need_lines(messages)).lower())
-    hits = {c: sum(w in vocabulary for w in words) for c, vocabulary in _CATEGORY_WORDS.items()}
-    best = max(SEED_CATEGORIES, key=lambda c: hits.get(c, 0))
-    return best if hits.get(best) else None
+    return category_cues.guess(" ".join(need_lines(messages)), {c: c for c in SEED_CATEGORIES}).category
 
 
 def draft(messages: list[dict], topic: str | None = None) -> dict:

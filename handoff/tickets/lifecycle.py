@@ -16,7 +16,8 @@ from handoff.db import get_or_raise, session_scope
 from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.models import Agent, Conversation, Customer, Message, Team, Ticket, TicketEvent, utcnow
-from handoff.routing import catalog, claims, policy, selector, triage
+from handoff.routing import catalog, claims, corrections, policy, selector, triage
+from handoff.routing import queue as routing_queue
 from handoff.tickets import attachments, deadlines, from_chat
 
 log = logging.getLogger("careregistry.tickets")
@@ -52,11 +53,21 @@ def _subject(text: str) -> str:
 
 
 def _open(s: Session, customer: Customer, conversation: Conversation | None, description: str,
-          category: str, source: str, actor: str, subject: str | None = None, **fields) -> Ticket:
+          category: str | None, source: str, actor: str, subject: str | None = None, *, topic: str | None = None,
+          fallback: str = "account", said: str | None = None, **fields) -> Ticket:
+    """`category` None: triage predicts it (from `topic`, the FAQ the bot matched, or the words), else `fallback`.
+    `said`: what triage reads when the description is more than the customer's words (a chat's transcript)."""
     if fields.get("priority") is None:  # nobody chose one: triage does, and says why
-        found = triage.assess(f"{subject or ''}\n{description}",
-                              returning=triage.returning(s, customer.id, utcnow(), parent_id=fields.get("parent_id")))
+        found = triage.predict(s, said or f"{subject or ''}\n{description}", topic=topic, chosen=category,
+                               chooser="agent" if source == "agent" else "customer",
+                               returning=triage.returning(s, customer.id, utcnow(), parent_id=fields.get("parent_id")))
+        if found.category is None:  # the fallback is the cues' answer too: corrections measure what was shown
+            found.category, found.category_reason = fallback, "nothing in it pointed at a category"
+            if found.cues.get("category") is None:
+                found.cues["category"] = fallback
+        category = found.category
         fields["priority"], fields["triage"] = found.priority, found.as_dict()
+    category = category or fallback
     t = Ticket(customer_id=customer.id, conversation_id=conversation.id if conversation else None,
                subject=subject or _subject(description), description=description, category=category,
                source=source, team_id=catalog.team_of(s, category), **fields)
@@ -113,9 +124,11 @@ def create_from_transcript(s: Session, c: Conversation, reason: str) -> Ticket:
     lines = [f"{m['sender']}: {m['text']}" for m in said]
     description = (f"Opened from a chat because {REASON_WORDS.get(reason, reason)} and no agent was online.\n\n"
                    + "\n".join(lines))
-    category = from_chat.predict_category(said) or ("technical" if reason == "bot_error" else "account")
-    t = _open(s, c.customer, c, description, category, "handoff", "assistant",
-              subject=from_chat.subject(said) if from_chat.need_lines(said) else "Chat handed off", escalated=True)
+    t = _open(s, c.customer, c, description, None, "handoff", "assistant",
+              subject=from_chat.subject(said) if from_chat.need_lines(said) else "Chat handed off", escalated=True,
+              topic=routing_queue.topics(s, [c.id]).get(c.id),
+              fallback="technical" if reason == "bot_error" else "account",
+              said="\n".join(from_chat.need_lines(said) or from_chat.customer_lines(said)))
     return t
 
 
@@ -354,6 +367,34 @@ def set_priority(number: int, priority: str, actor: str) -> dict:
         return ticket_dict(t)
 
 
+def correct_triage(number: int, agent_id: int | None, actor: str, *, priority=None, category=None,
+                   confirm: bool = False) -> dict:
+    """An agent's one click on a ticket's triage: the right priority or category (applied, on the timeline,
+    and recorded for the organisation's model), or a confirmation that the prediction was right."""
+    with session_scope() as s:
+        t = _ticket(s, number)
+        if t.status == "closed":
+            raise ServiceError(f"Ticket #{number} is closed.")
+        priority, category = corrections.check(s, priority, category, confirm)
+        raised = priority is not None and priority != t.priority
+        if raised:
+            add_event(s, t, "priority_changed", actor, public=False, old=t.priority, new=priority, correction=True)
+            t.priority = priority
+        moved = category is not None and category != t.category
+        if moved:
+            add_event(s, t, "category_changed", actor, public=False, old=t.category, new=category, correction=True)
+            t.category, t.team_id = category, catalog.team_of(s, category)
+        if confirm and priority is None and category is None:
+            add_event(s, t, "triage_confirmed", actor, public=False, priority=t.priority, category=t.category)
+        if raised or moved:
+            deadlines.retarget(s, t)  # another priority or team: other SLA targets
+        corrections.record(s, kind="ticket", item_id=t.id, text=f"{t.subject}\n{t.description}", triage=t.triage,
+                           priority=t.priority, category=t.category, agent_id=agent_id)
+        result = ticket_dict(t)
+        waiting = moved and t.assignee_id is None
+    return (route(number) or result) if waiting else result
+
+
 def agent_reply(number: int, author: str, text, internal: bool = False, uploads: list | None = None) -> None:
     """A public reply is emailed to the customer, with its files; an internal note is never shown to them."""
     uploads = attachments.check(uploads or [])
@@ -413,11 +454,13 @@ def reply_in(s: Session, t: Ticket, text: str, *, source: str, uploads: list | N
     return t
 
 
-def open_in(s: Session, customer: Customer, description: str, category: str, *, source: str,
+def open_in(s: Session, customer: Customer, description: str, category: str | None, *, source: str,
             subject: str | None = None, uploads: list | None = None, **data) -> Ticket:
     """A ticket the customer opened themselves (e.g. by mail), in the caller's transaction. Triage sets its
-    priority; the routing sweep of the serving process assigns it (`route` after the commit does it now)."""
-    catalog.require_category(category, s)
+    priority and, when `category` is None, its category; the routing sweep of the serving process assigns
+    it (`route` after the commit does it now)."""
+    if category is not None:
+        catalog.require_category(category, s)
     t = _open(s, customer, None, description, category, source, "customer", subject=subject)
     _attach_to_created(s, t, uploads, **data)
     return t

@@ -18,7 +18,7 @@ from handoff.mail import health, outbox
 from handoff.models import Conversation, Handoff, Ticket, utcnow
 from handoff.people import agents
 from handoff.people.auth import staff_required
-from handoff.routing import calendars, catalog, sla_policies
+from handoff.routing import calendars, catalog, sla_policies, triage_model
 from handoff.routing.hours import DAYS
 from handoff.tickets import lifecycle, queries
 from handoff.views.console import flash_outcome, parse_agent
@@ -266,7 +266,8 @@ def routing():
                            teams=catalog.teams(), mode=cfg.get("ROUTING_MODE", "auto"),
                            accept_timeout=cfg.get("ASSIGN_ACCEPT_TIMEOUT", 30), calendars=calendars.calendars(),
                            days=DAYS, policies=sla_policies.policies(), priorities=lifecycle.PRIORITIES,
-                           warn_pct=round(100 * float(cfg.get("SLA_WARN_RATIO", 0.8))))
+                           warn_pct=round(100 * float(cfg.get("SLA_WARN_RATIO", 0.8))),
+                           triage_model=triage_model.current.summary())
 
 
 def _routing_change(action, success: str):

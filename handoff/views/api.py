@@ -11,6 +11,7 @@ from handoff.errors import ServiceError, clean_email, clean_int, clean_text
 from handoff.knowledge import faqs, learning
 from handoff.people import customers
 from handoff.people.auth import service_token_required
+from handoff.routing import catalog
 from handoff.tickets import lifecycle
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -42,6 +43,12 @@ def faq_search():
     except Exception:  # the customer still gets the answer when the log cannot be written
         log.exception("faq search not logged")
     return jsonify(result)
+
+
+@bp.get("/categories")
+def categories():
+    """The admin's categories, for the ticket form's buttons (the bot falls back to its own list)."""
+    return jsonify({"categories": [{"slug": c["slug"], "name": c["name"]} for c in catalog.categories()]})
 
 
 @bp.get("/faq/<int:faq_id>")

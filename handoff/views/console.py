@@ -5,8 +5,8 @@ Templates (web/templates/console/) and their context:
   rows: number, subject, status, priority, category, customer, assignee, updated_at, escalated
 - ticket.html: ticket (detail with all events, internal notes included: kind in created, assigned,
   reassigned, unassigned, status_changed, priority_changed, reply, note, rating, reminder; public flag),
-  statuses, priorities, agents (for admins: list of {id, name}), agent (current user), transcript (list of
-  messages or None)
+  statuses, priorities, categories (slugs), agents (for admins: list of {id, name}), agent (current user),
+  transcript (list of messages or None); ticket.triage: {priority, reasons, category, category_reason, cues, by}
 - search.html: filters (q, customer, tag, agent, since, until), chats and tickets (None before a search), error
 
 JSON for console.js: a chat's ticket draft and its customer sidebar, the agent's canned replies, tags.
@@ -22,6 +22,7 @@ from handoff.errors import ServiceError, clean_day, clean_int, clean_tags, clean
 from handoff.inbound import intake
 from handoff.people import agents
 from handoff.people.auth import staff_required
+from handoff.routing import catalog
 from handoff.tickets import attachments, lifecycle, queries
 from handoff.views import files
 
@@ -85,6 +86,7 @@ def ticket(number: int):
     return render_template("console/ticket.html", ticket=detail, statuses=lifecycle.TRANSITIONS,
                            held=intake.listing(("held",), ticket_id=number),
                            priorities=lifecycle.PRIORITIES, agent=current_user, transcript=transcript,
+                           categories=catalog.slugs(),
                            agents=[a for a in agents.list_all() if a["active"]] if current_user.is_admin else [])
 
 
@@ -141,6 +143,34 @@ def status(number: int):
 def priority(number: int):
     return _attempt(number, lambda: lifecycle.set_priority(number, request.form.get("priority"),
                                                            current_user.name), "Priority changed.")
+
+
+def _triage_choice() -> dict:
+    """The one-click triage form: a priority, a category, or `confirm` (the prediction was right)."""
+    current_app.extensions["rates"].require("triage_correction", str(current_user.agent_id),
+                                            message="Many corrections in a short time. Please wait {wait}.")
+    return {"priority": request.form.get("priority"), "category": request.form.get("category"),
+            "confirm": request.form.get("confirm") in ("1", "on", "true")}
+
+
+@bp.post("/tickets/<int:number>/triage")
+@staff_required()
+def triage(number: int):
+    _check(number)
+    choice = _triage_choice()
+    return _attempt(number, lambda: lifecycle.correct_triage(number, current_user.agent_id, current_user.name,
+                                                             **choice),
+                    "Thanks: the prediction is confirmed." if not (choice["priority"] or choice["category"])
+                    else "Triage corrected; the team's model learns from it.")
+
+
+@bp.post("/conversations/<int:cid>/triage")
+@staff_required()
+def conversation_triage(cid: int):
+    """The console's chat view corrects a chat's triage in the background (JSON, like the tags)."""
+    choice = _triage_choice()
+    return jsonify(conversations.correct_triage(current_user.agent_id, cid, admin=current_user.is_admin,
+                                                see_all=current_app.config["AGENTS_SEE_ALL"], **choice))
 
 
 @bp.post("/tickets/<int:number>/take")

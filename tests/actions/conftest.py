@@ -83,6 +83,9 @@ def service(monkeypatch) -> FakeHandoffService:
         config, "settings", config.Settings(handoff_url=BASE_URL, service_token=TOKEN, timeout=TIMEOUT)
     )
     monkeypatch.setattr(handoff_client, "_session", fake)
+    # The ticket form asks for the admin's categories; a test may answer otherwise with `on`.
+    fake.on("GET", "/api/categories", {"categories": [{"slug": c, "name": c.capitalize()} for c in
+                                                      ("billing", "account", "orders", "technical")]})
     return fake
 
 

@@ -12,6 +12,9 @@ from actions.forms import (
 )
 
 
+BUILT_IN = [{"slug": c, "name": c.capitalize()} for c in ("billing", "account", "orders", "technical")]
+
+
 def ticket_form_turn(load_tracker, requested_slot, value, **slots):
     """A tracker as validate_ticket_form sees it right after the customer answered."""
     state_slots = {"description": None, "category": None, "email": None,
@@ -90,6 +93,7 @@ def test_email_is_asked_when_the_service_is_down(service, load_tracker, dispatch
      ("I can't log in", "account")],
 )
 def test_category_typed_in_words(service, load_tracker, dispatcher, domain, typed, category):
+    service.on("GET", "/api/categories", {"categories": BUILT_IN})
     tracker = ticket_form_turn(load_tracker, "category", typed, description="Some problem",
                                customer_has_email=True)
 
@@ -99,6 +103,7 @@ def test_category_typed_in_words(service, load_tracker, dispatcher, domain, type
 
 
 def test_unknown_category_shows_the_buttons_again(service, load_tracker, dispatcher, domain):
+    service.on("GET", "/api/categories", {"categories": BUILT_IN})
     tracker = ticket_form_turn(load_tracker, "category", "something else", description="Problem",
                                customer_has_email=True)
 
@@ -107,6 +112,30 @@ def test_unknown_category_shows_the_buttons_again(service, load_tracker, dispatc
     assert SlotSet("category", None) in events
     assert dispatcher.buttons == [CATEGORY_BUTTONS]
     assert CATEGORY_BUTTONS[0] == {"title": "Billing", "payload": '/inform{"category":"billing"}'}
+
+
+def test_the_admins_own_categories_are_accepted_and_offered(service, load_tracker, dispatcher, domain):
+    service.on("GET", "/api/categories", {"categories": BUILT_IN + [{"slug": "warranty", "name": "Warranty"}]})
+    typed = ticket_form_turn(load_tracker, "category", "a warranty claim", description="Broken watch",
+                             customer_has_email=True)
+    assert SlotSet("category", "warranty") in run(ValidateTicketForm(), dispatcher, typed, domain)
+    unknown = ticket_form_turn(load_tracker, "category", "something else", description="Problem",
+                               customer_has_email=True)
+    run(ValidateTicketForm(), dispatcher, unknown, domain)
+    assert dispatcher.buttons[-1][-1] == {"title": "Warranty", "payload": '/inform{"category":"warranty"}'}
+
+
+@pytest.mark.parametrize("answer", [{"status": 500}, {"body": {"categories": "nope"}}])
+def test_without_the_services_categories_the_built_in_ones_are_offered(service, load_tracker, dispatcher, domain,
+                                                                       answer):
+    service.on("GET", "/api/categories", **answer)
+    tracker = ticket_form_turn(load_tracker, "category", "orders", description="Parcel is late",
+                               customer_has_email=True)
+    assert SlotSet("category", "orders") in run(ValidateTicketForm(), dispatcher, tracker, domain)
+    unknown = ticket_form_turn(load_tracker, "category", "something else", description="Problem",
+                               customer_has_email=True)
+    run(ValidateTicketForm(), dispatcher, unknown, domain)
+    assert dispatcher.buttons[-1] == CATEGORY_BUTTONS
 
 
 def test_too_short_description_is_asked_again(service, load_tracker, dispatcher, domain):

@@ -77,6 +77,12 @@
     cannedList: $("canned-list"),
     customerInfo: $("customer-info-body"),
     customerSummary: $("customer-info-summary"),
+    triage: $("chat-triage"),
+    triagePriority: $("chat-triage-priority"),
+    triageCategory: $("chat-triage-category"),
+    triageConfirm: $("chat-triage-confirm"),
+    triageWhy: $("chat-triage-why"),
+    triageStatus: $("chat-triage-status"),
     tagsForm: $("chat-tags-form"),
     tagsInput: $("chat-tags"),
     tagsStatus: $("chat-tags-status"),
@@ -451,6 +457,7 @@
     ui.chatRating.textContent = chat.rating
       ? `Customer's rating: ${chat.rating.score} out of 5${chat.rating.comment ? ` · “${chat.rating.comment}”` : ""}`
       : "";
+    renderTriage(chat);
     prepareTicketForm(chat);
     loadCustomer(chat);
     if (ui.tagsForm && ui.tagsForm.dataset.chat !== String(chat.id)) {
@@ -465,6 +472,45 @@
     }
     scrollToEnd();
     renderChatState();
+  }
+
+  /** The chat's predicted priority and category with their reasons; changing either is the correction. */
+  function renderTriage(chat) {
+    if (!ui.triage) return;
+    const triage = chat.triage || {};
+    ui.triage.hidden = !chat.triage;
+    if (ui.triage.dataset.chat !== String(chat.id)) ui.triageStatus.textContent = "";
+    ui.triage.dataset.chat = String(chat.id);
+    ui.triagePriority.value = chat.priority || "normal";
+    ui.triageCategory.value = chat.topic || "";
+    const why = (triage.reasons || []).concat(triage.category_reason ? [triage.category_reason] : []);
+    ui.triageWhy.textContent = why.length ? `Why: ${why.join(", ")}` : "";
+  }
+
+  function correctTriage(fields) {
+    const chat = state.chats.get(state.selectedId);
+    if (!chat) return;
+    const body = new FormData();
+    for (const [key, value] of Object.entries(fields)) body.append(key, value);
+    ui.triageStatus.textContent = "Saving…";
+    fetch(`/console/conversations/${encodeURIComponent(String(chat.id))}/triage`, {
+      method: "POST",
+      body,
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      credentials: "same-origin",
+    })
+      .then((response) => response.json().then((data) => ({ ok: response.ok, data })))
+      .then(({ ok, data }) => {
+        if (!ok) throw new Error(data.message || "The correction could not be saved.");
+        chat.priority = data.priority;
+        chat.topic = data.topic;
+        renderTriage(chat);
+        ui.triageStatus.textContent = fields.confirm ? "Confirmed, thanks." : "Corrected; the team's model learns from it.";
+      })
+      .catch((err) => {
+        renderTriage(chat);
+        ui.triageStatus.textContent = err.message;
+      });
   }
 
   const STATUS_WORDS = { bot: "with the bot", queued: "waiting", agent: "with an agent", resolved: "resolved" };
@@ -1136,6 +1182,13 @@
           ui.tagsStatus.textContent = err.message;
         });
     });
+  }
+  if (ui.triage) {
+    ui.triagePriority.addEventListener("change", () => correctTriage({ priority: ui.triagePriority.value }));
+    ui.triageCategory.addEventListener("change", () => {
+      if (ui.triageCategory.value) correctTriage({ category: ui.triageCategory.value });
+    });
+    ui.triageConfirm.addEventListener("click", () => correctTriage({ confirm: "1" }));
   }
   if (ui.openTicket) {
     ui.openTicket.addEventListener("toggle", loadTicketDraft);

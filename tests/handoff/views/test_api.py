@@ -14,7 +14,7 @@ def cid(app):
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "test-service-token"}])
 def test_every_api_route_needs_the_service_token(client, cid, headers):
-    for method, path in [("get", "/api/faq/search?q=refund"), ("get", "/api/faq/1"),
+    for method, path in [("get", "/api/faq/search?q=refund"), ("get", "/api/faq/1"), ("get", "/api/categories"),
                          ("get", f"/api/conversations/{cid}/customer"),
                          ("post", f"/api/conversations/{cid}/handoff"),
                          ("post", f"/api/conversations/{cid}/tickets"),
@@ -122,3 +122,12 @@ def test_the_bot_cannot_replace_a_visitors_email_with_a_ticket(api, cid):
     api.post(f"/api/conversations/{cid}/tickets", {"description": "help", "category": "billing",
                                                    "email": "other@example.com"})
     assert api.get(f"/api/conversations/{cid}/customer").get_json()["email"] == "bo@example.com"
+
+
+def test_the_bot_reads_the_admins_categories_for_its_ticket_form(api):
+    from handoff.routing import catalog
+
+    catalog.save_category("warranty", "Warranty claims")
+    rows = api.get("/api/categories").get_json()["categories"]
+    assert rows[0] == {"slug": "billing", "name": "Billing"}
+    assert rows[-1] == {"slug": "warranty", "name": "Warranty claims"}
