@@ -69,6 +69,9 @@ class Config:
         self.OFFLINE_GRACE = _float("OFFLINE_GRACE", 120)
         # Seconds a chat waits for an agent skilled in its topic before any agent with room may take it.
         self.SKILL_WAIT = _float("SKILL_WAIT", 120)
+        # Seconds every widget socket of an agent's chat must have been closed before the agent is told the
+        # customer left (a reload or a flaky phone reconnects well within it).
+        self.CUSTOMER_GONE_AFTER = _float("CUSTOMER_GONE_AFTER", 60)
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -150,6 +150,10 @@ class Conversation(Base):
     page_url: Mapped[str | None] = mapped_column(String(500))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     tags: Mapped[list | None] = mapped_column(JSON, default=list)
+    # The customer's open widget sockets, over every process, and when the last of them closed: past
+    # CUSTOMER_GONE_AFTER the agent is told the customer left (chat/customer_presence.py).
+    customer_sockets: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    customer_gone_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship(back_populates="conversations")

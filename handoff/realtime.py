@@ -77,6 +77,12 @@ def publish_status(conversation_id: int, status: str, agent_name: str | None, qu
     socketio.emit("conversation_status", payload, to=room, namespace="/agent")
 
 
+def publish_customer_presence(conversation_id: int, left_at: str | None) -> None:
+    """To the agent's tabs only: the customer left the chat at `left_at`, or (None) came back."""
+    payload = {"conversation_id": conversation_id, "left_at": left_at}
+    socketio.emit("customer_presence", payload, to=conversation_room(conversation_id), namespace="/agent")
+
+
 def publish_queue(conversations: list[dict]) -> None:
     socketio.emit("queue", {"conversations": conversations}, to="agents", namespace="/agent")
 

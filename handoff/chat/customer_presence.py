@@ -1,0 +1,94 @@
+"""Whether the customer is still in their chat: the agent is told when they left, and when they are back.
+
+Every widget socket counts in the database (the customer may reload onto another process). When the
+last one closes, a timer waits CUSTOMER_GONE_AFTER seconds; if none opened meanwhile and an agent owns
+the chat, the agent's console hears "left at ..." and may close the chat. A socket opening afterwards
+tells them the customer is back. Nothing runs while nobody comes or goes.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from handoff import realtime
+from handoff.db import session_scope
+from handoff.models import Conversation, utcnow
+
+log = logging.getLogger("careregistry.customer_presence")
+WATCHED = ("queued", "agent")  # a chat queued now may be an agent's by the time the minute is up
+
+
+def gone_after() -> float:
+    return float(current_app.config.get("CUSTOMER_GONE_AFTER", 60)) if has_app_context() else 60.0
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds") + "Z"
+
+
+def left_at(c: Conversation, now: datetime | None = None) -> str | None:
+    """When the customer left the chat, once they have been gone long enough for the agent to be told."""
+    if c.customer_sockets > 0 or c.customer_gone_at is None:
+        return None
+    if (now or utcnow()) - c.customer_gone_at < timedelta(seconds=gone_after()):
+        return None
+    return _iso(c.customer_gone_at)
+
+
+def arrived(s: Session, c: Conversation) -> bool:
+    """A widget socket opened on this chat, in the caller's transaction (the widget's join). True when the
+    agent was told the customer left and must now hear that they are back (`back()`, after the commit)."""
+    told = c.status == "agent" and left_at(c) is not None
+    s.execute(update(Conversation).where(Conversation.id == c.id)
+              .values(customer_sockets=Conversation.customer_sockets + 1, customer_gone_at=None))
+    return told
+
+
+def back(conversation_id: int) -> None:
+    log.info("customer back conversation=%s", conversation_id)
+    realtime.publish_customer_presence(conversation_id, None)
+
+
+def disconnected(conversation_id: int) -> None:
+    now = utcnow()
+    with session_scope() as s:
+        s.execute(update(Conversation).where(Conversation.id == conversation_id, Conversation.customer_sockets > 0)
+                  .values(customer_sockets=Conversation.customer_sockets - 1))
+        gone = s.execute(update(Conversation).where(Conversation.id == conversation_id,
+                                                    Conversation.customer_sockets == 0,
+                                                    Conversation.status.in_(WATCHED))
+                         .values(customer_gone_at=now)).rowcount
+    if gone:
+        realtime.start_background_task(_tell_later, conversation_id, now, gone_after())
+
+
+def _tell_later(conversation_id: int, gone_at: datetime, delay: float) -> None:
+    time.sleep(delay)
+    try:
+        tell_if_gone(conversation_id, gone_at)
+    except Exception:  # a timer must not die loudly; the console still shows it on its next load
+        log.exception("customer presence check failed conversation=%s", conversation_id)
+
+
+def tell_if_gone(conversation_id: int, gone_at: datetime) -> bool:
+    """Tell the agent, if the customer is still gone since `gone_at` and an agent owns the chat."""
+    with session_scope() as s:
+        c = s.get(Conversation, conversation_id)
+        if c is None or c.status != "agent" or c.customer_sockets or c.customer_gone_at != gone_at:
+            return False
+        agent_id = c.agent_id
+    log.info("customer left conversation=%s agent=%s", conversation_id, agent_id)
+    realtime.publish_customer_presence(conversation_id, _iso(gone_at))
+    return True
+
+
+def reset() -> None:
+    """No widget socket survives a restart of the only process; those that come back count again."""
+    with session_scope() as s:
+        s.execute(update(Conversation).where(Conversation.customer_sockets > 0)
+                  .values(customer_sockets=0, customer_gone_at=utcnow()))
