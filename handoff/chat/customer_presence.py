@@ -21,6 +21,9 @@ from handoff.models import Conversation, utcnow
 
 log = logging.getLogger("careregistry.customer_presence")
 WATCHED = ("queued", "agent")  # a chat queued now may be an agent's by the time the minute is up
+# Coming and going is not a change of the conversation: updated_at stays, or a widget reconnecting after a
+# restart would look like another process's claim to bot_relay.answer_unanswered.
+_UNCHANGED = {"updated_at": Conversation.updated_at}
 
 
 def gone_after() -> float:
@@ -45,7 +48,7 @@ def arrived(s: Session, c: Conversation) -> bool:
     agent was told the customer left and must now hear that they are back (`back()`, after the commit)."""
     told = c.status == "agent" and left_at(c) is not None
     s.execute(update(Conversation).where(Conversation.id == c.id)
-              .values(customer_sockets=Conversation.customer_sockets + 1, customer_gone_at=None))
+              .values(customer_sockets=Conversation.customer_sockets + 1, customer_gone_at=None, **_UNCHANGED))
     return told
 
 
@@ -58,11 +61,11 @@ def disconnected(conversation_id: int) -> None:
     now = utcnow()
     with session_scope() as s:
         s.execute(update(Conversation).where(Conversation.id == conversation_id, Conversation.customer_sockets > 0)
-                  .values(customer_sockets=Conversation.customer_sockets - 1))
+                  .values(customer_sockets=Conversation.customer_sockets - 1, **_UNCHANGED))
         gone = s.execute(update(Conversation).where(Conversation.id == conversation_id,
                                                     Conversation.customer_sockets == 0,
                                                     Conversation.status.in_(WATCHED))
-                         .values(customer_gone_at=now)).rowcount
+                         .values(customer_gone_at=now, **_UNCHANGED)).rowcount
     if gone:
         realtime.start_background_task(_tell_later, conversation_id, now, gone_after())
 
@@ -91,4 +94,4 @@ def reset() -> None:
     """No widget socket survives a restart of the only process; those that come back count again."""
     with session_scope() as s:
         s.execute(update(Conversation).where(Conversation.customer_sockets > 0)
-                  .values(customer_sockets=0, customer_gone_at=utcnow()))
+                  .values(customer_sockets=0, customer_gone_at=utcnow(), **_UNCHANGED))

@@ -2,14 +2,44 @@
 when they came back, and may close the chat; a reload or a second tab is not leaving."""
 from __future__ import annotations
 
+import json
+import secrets
 import time
+from types import SimpleNamespace
 
 import pytest
+import requests
 
-from tests.fakes import wait_for
+from handoff.ops.launcher import wait_healthy
+from handoff.ops.stack import RunningStack, Stack
+from tests.e2e.clients import AgentConsole, Customer
+from tests.fakes import FakeRasa, free_port, wait_for
 
 GONE_AFTER = 0.4
 pytestmark = pytest.mark.settings(CUSTOMER_GONE_AFTER=GONE_AFTER, ROUTING_MODE="broadcast")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """The service as gunicorn runs it (gevent, its timers as greenlets), for real Socket.IO clients."""
+    rasa = FakeRasa()
+    var = tmp_path_factory.mktemp("served")
+    token = secrets.token_urlsafe(32)
+    stack = Stack(handoff_port=free_port(), var_dir=var, extra_env={
+        "DATABASE_URL": f"sqlite:///{var / 'presence.db'}", "RASA_URL": rasa.url, "ACTIONS_URL": rasa.url,
+        "SERVICE_TOKEN": token, "SECRET_KEY": secrets.token_urlsafe(32), "RASA_TIMEOUT": "3",
+        "ROUTING_MODE": "broadcast", "CUSTOMER_GONE_AFTER": "1"})
+    run = RunningStack(stack, names=("web",))
+    try:
+        run.prepare_database()
+        run.start("web")
+        if wait_healthy(stack.handoff_url, timeout=60, progress=lambda m: None) is None:
+            pytest.fail("the service did not become healthy:\n" + run.log_tail("web"))
+        sam = next(p for p in json.loads((var / "demo_logins.json").read_text()) if p["name"] == "Sam Agent")
+        yield SimpleNamespace(url=stack.handoff_url, token=token, sam=sam)
+    finally:
+        run.stop("web")
+        rasa.close()
 
 
 def _chat_with_agent(customer_socket, agent_socket, api, visitor_id="visitor-leaves-0001"):
@@ -82,3 +112,33 @@ def test_a_customer_who_left_while_waiting_is_shown_gone_to_the_agent_who_takes_
     time.sleep(GONE_AFTER * 2)
     accepted = console.emit("accept", {"conversation_id": cid})
     assert accepted["ok"] and accepted["conversation"]["customer_left_at"]
+
+
+def test_over_real_sockets_the_agent_hears_the_customer_leave_and_come_back(served):
+    sam = AgentConsole(served.url, served.sam["email"], served.sam["password"]).connect()
+    heard = []
+    sam.sio.on("customer_presence", heard.append, namespace="/agent")
+    ann = Customer(served.url).connect()
+    back = None
+    try:
+        cid = ann.conversation_id
+        ann.say("I want to talk to a person")
+        resp = requests.post(f"{served.url}/api/conversations/{cid}/handoff", json={"reason": "customer_request"},
+                             headers={"Authorization": f"Bearer {served.token}"}, timeout=10)
+        assert resp.json()["status"] == "queued", resp.text
+        assert sam.call("accept", {"conversation_id": cid})["ok"]
+        ann.close()  # the tab closes
+        closed_at = time.monotonic()
+        assert wait_for(lambda: heard, timeout=10), "the agent was never told the customer left"
+        assert time.monotonic() - closed_at >= 0.9
+        assert heard[0]["conversation_id"] == cid and heard[0]["left_at"]
+        back = Customer(served.url, ann.visitor_id).connect()
+        assert back.conversation_id == cid
+        assert wait_for(lambda: len(heard) == 2, timeout=10)
+        assert heard[1] == {"conversation_id": cid, "left_at": None}
+        assert sam.call("resolve", {"conversation_id": cid})["ok"]
+        assert wait_for(lambda: back.statuses and back.statuses[-1]["status"] == "resolved")
+    finally:
+        for client in (ann, back, sam):
+            if client is not None:
+                client.close()
