@@ -11,7 +11,6 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -26,8 +25,16 @@ WATCHED = ("queued", "agent")  # a chat queued now may be an agent's by the time
 _UNCHANGED = {"updated_at": Conversation.updated_at}
 
 
+_gone_after = 60.0  # CUSTOMER_GONE_AFTER, set by the app factory (timers and offers run without an app)
+
+
+def configure(config) -> None:
+    global _gone_after
+    _gone_after = float(config.get("CUSTOMER_GONE_AFTER", 60))
+
+
 def gone_after() -> float:
-    return float(current_app.config.get("CUSTOMER_GONE_AFTER", 60)) if has_app_context() else 60.0
+    return _gone_after
 
 
 def _iso(dt: datetime) -> str:
@@ -74,7 +81,7 @@ def _tell_later(conversation_id: int, gone_at: datetime, delay: float) -> None:
     time.sleep(delay)
     try:
         tell_if_gone(conversation_id, gone_at)
-    except Exception:  # a timer must not die loudly; the console still shows it on its next load
+    except Exception:  # logged, not raised: a console that loads the chat later still shows it
         log.exception("customer presence check failed conversation=%s", conversation_id)
 
 
