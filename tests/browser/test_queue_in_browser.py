@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.e2e.clients import empty_queue
 from tests.fakes import wait_for
 
 ASK = "I want to talk to a real person"
@@ -33,20 +34,6 @@ def queued(customer) -> bool:
     return bool(customer.statuses) and customer.statuses[-1]["status"] == "queued"
 
 
-def clear_queue(kim) -> None:
-    """Earlier tests may have left chats waiting; the places below count from an empty line."""
-    assert wait_for(lambda: kim.queue, timeout=10), "the console socket got no queue"
-    for _ in range(20):
-        wait_for(lambda: False, timeout=0.5)  # the queue is published at most ~5 times a second
-        waiting = kim.queued_ids()
-        if not waiting:
-            return
-        for cid in waiting:
-            if kim.call("accept", {"conversation_id": cid})["ok"]:
-                kim.call("resolve", {"conversation_id": cid})
-    raise AssertionError(f"the queue did not empty: {kim.queued_ids()}")
-
-
 def hand_off(customer) -> int:
     customer.say(ASK)
     assert wait_for(lambda: queued(customer), timeout=30), "the bot did not hand the chat off"
@@ -55,7 +42,7 @@ def hand_off(customer) -> int:
 
 def test_a_waiting_customer_sees_their_place_fall_and_the_agent_hears_each_new_chat(browser, stack, customer, agent):
     kim = agent("agentKim")
-    clear_queue(kim)
+    empty_queue(kim)
     # Three chats served within the hour give the desk a pace, so the widget can estimate the wait.
     for _ in range(3):
         cid = hand_off(customer())
@@ -102,5 +89,5 @@ def test_a_waiting_customer_sees_their_place_fall_and_the_agent_hears_each_new_c
 
     console_context.close()
     shop.context.close()
-    clear_queue(kim)  # the second and third chats: later tests start from an empty line
+    empty_queue(kim)  # the second and third chats: later tests start from an empty line
     assert third_id not in kim.queued_ids()
