@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--only bot|relay|capacity]`: run the benchmarks, print the report, save it as JSON."""
+"""`python -m bench [--quick] [--only bot|relay|capacity|routing]`: run the benchmarks, print the report, save it as JSON."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from pathlib import Path
 
 from handoff.config import PROJECT_ROOT
 
-from . import bot_latency, capacity, relay_latency
+from . import bot_latency, capacity, relay_latency, routing_sim
 from .common import bench_stack, load_average, wait_for_model
 from .report import render
 
@@ -20,7 +20,7 @@ REPORT = PROJECT_ROOT / "var" / "bench" / "report.json"
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer samples and a 10 s relay load (about 3 minutes)")
-    parser.add_argument("--only", choices=("bot", "relay", "capacity"), help="run one part only")
+    parser.add_argument("--only", choices=("bot", "relay", "capacity", "routing"), help="run one part only")
     parser.add_argument("--conversations", type=int, default=200, help="live conversations in the relay part")
     parser.add_argument("--big", type=int, default=1000,
                         help="live conversations in the second relay part, at the same total message rate "
@@ -31,6 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, help="seconds of relay load (default 30, quick 10)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="relay: ours and the echo take turns, ours-echo-echo-ours..., this many windows each")
+    parser.add_argument("--seed", type=int, default=11, help="the routing simulation's day (same seed, same day)")
     parser.add_argument("--out", default=str(REPORT), help="where to write the JSON report")
     return parser.parse_args(argv)
 
@@ -51,6 +52,10 @@ def main(argv=None) -> int:
     started = time.monotonic()
     progress = lambda msg: print(f"[{time.monotonic() - started:6.1f}s] {msg}", flush=True)  # noqa: E731
 
+    if args.only in (None, "routing"):  # no stack: the simulation calls the choice code in this process
+        report["routing"] = routing_sim.measure(args.seed, progress)
+    if args.only == "routing":
+        return _finish(report, args, started)
     if run_bot and not wait_for_model(timeout=1800, progress=progress):
         print("No trained Rasa model at models/current.tar.gz: run `make model` first.", file=sys.stderr)
         return 1
@@ -74,8 +79,11 @@ def main(argv=None) -> int:
         if run_capacity:
             report["capacity"] = capacity.measure(bench, idle, burst, refused, progress=progress)
         report["rss_mb_end"] = bench.rss()
-    report["elapsed_s"] = round(time.monotonic() - started, 1)
+    return _finish(report, args, started)
 
+
+def _finish(report: dict, args: argparse.Namespace, started: float) -> int:
+    report["elapsed_s"] = round(time.monotonic() - started, 1)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

@@ -125,6 +125,53 @@ def _capacity(lines: list, verdicts: list, cap: dict) -> None:
     row("server RSS at the peak", f"{ours['rss_mb_peak']:.0f} MB", f"{echo['rss_mb_peak']:.0f} MB")
 
 
+ROUTING_TITLES = {"ours": "ours", "first_to_accept": "first to accept", "round_robin": "round-robin"}
+
+
+def _routing(lines: list, verdicts: list, sim: dict) -> None:
+    """Our assignment beside the two simple ones on the same simulated day; ours must do no worse on
+    SLA and skill than either, or the report says MISS."""
+    d = sim["day"]
+    names = list(ROUTING_TITLES)
+    widths = [34, 16, 16, 16, 8, 6]
+    sla = ", ".join(f"{p} {s:g} s" for p, s in sim["chat_sla_s"].items())
+    lines += ["", f"5. Routing, simulated: a day of {d['chats']:,} chats and {d['tickets']} tickets "
+              f"({d['opens_h']:g}:00-{d['closes_h']:g}:00, peaks late morning and evening), 12 agents in 3 "
+              f"teams on 8 h shifts, seed {sim['seed']}",
+              f"   chat capacity {d['chat_capacity']}, tickets in hand {d['ticket_capacity']}; handling lognormal "
+              f"(chat median {d['chat_median_min']:g} min, ticket {d['ticket_median_min']:g} min), "
+              f"{d['unskilled_factor']:g}x without the skill; accept timeout {sim['accept_timeout_s']:g} s, "
+              f"skill wait {sim['skill_wait_s']:g} s",
+              f"   chat SLA (first response): {sla}; tickets: "
+              + ", ".join(f"{p} {m:g} min" for p, m in sim["ticket_sla_min"].items()),
+              "   target: ours meets the SLA and reaches a skilled agent at least as often as both others", "",
+              _row(["", *(ROUTING_TITLES[n] for n in names), "target", ""], widths)]
+
+    def row(title, values, target="", ok=None):
+        if target:
+            verdicts.append(ok)
+        lines.append(_row([title, *values, target, _verdict(ok) if target else ""], widths))
+
+    def at_least(kind, key):
+        ours = sim["ours"][kind][key]
+        return all(ours >= sim[n][kind][key] for n in names[1:])
+
+    for kind in ("chat", "ticket"):
+        unit = sim["ours"][kind]["wait_unit"]
+        row(f"{kind}s: wait p50 / p95 ({unit})",
+            [f"{sim[n][kind]['wait_p50']:g} / {sim[n][kind]['wait_p95']:g}" for n in names])
+        row(f"  SLA met", [f"{sim[n][kind]['sla_met']:.1%}" for n in names], ">= both", at_least(kind, "sla_met"))
+        row(f"  by a skilled agent", [f"{sim[n][kind]['skilled_share']:.1%}" for n in names], ">= both",
+            at_least(kind, "skilled_share"))
+        row(f"  unserved at the end", [str(sim[n][kind]["unserved"]) for n in names])
+    row("load spread: Gini of items", [f"{sim[n]['load']['gini_items']:.3f}" for n in names])
+    row("  Gini of busy time", [f"{sim[n]['load']['gini_busy']:.3f}" for n in names])
+    row("  items per agent, fewest-most", ["-".join(map(str, sim[n]["load"]["items_per_agent_min_max"]))
+                                           for n in names])
+    row("  most chats on one agent at once", [str(sim[n]["load"]["most_chats_on_one_agent"]) for n in names])
+    row("  offers missed (agent set away)", [str(sim[n]["load"]["missed_offers"]) for n in names])
+
+
 def render(report: dict) -> tuple[str, bool]:
     lines, verdicts = [], []
     lines.append(f"Customer Care Registry benchmark, {report['mode']} run, {report['started_at']} "
@@ -168,6 +215,9 @@ def render(report: dict) -> tuple[str, bool]:
         _relay(lines, verdicts, "2b", report["relay_big"], report["settings_big"])
     if "capacity" in report:
         _capacity(lines, verdicts, report["capacity"])
+
+    if "routing" in report:
+        _routing(lines, verdicts, report["routing"])
 
     rss = report.get("rss_mb_end") or {}
     bot_rss = report.get("rss_mb_after_bot") or {}

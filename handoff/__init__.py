@@ -48,10 +48,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    from handoff.chat import customer_presence
     from handoff.routing import policy, triage_model
 
     policy.configure(app.config)
     triage_model.configure(app.config)
+    customer_presence.configure(app.config)
     db.init_engine(app.config["DATABASE_URL"])
     if app.config.get("AUTO_MIGRATE"):
         from handoff.ops.migrate import upgrade

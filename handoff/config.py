@@ -79,6 +79,9 @@ class Config:
         self.TRIAGE_MODEL = env.get("TRIAGE_MODEL", "on").lower() != "off"
         self.TRIAGE_MIN_CORRECTIONS = max(int(_float("TRIAGE_MIN_CORRECTIONS", 30)), 10)
         self.TRIAGE_RETRAIN_AFTER = max(int(_float("TRIAGE_RETRAIN_AFTER", 20)), 1)
+        # Seconds every widget socket of an agent's chat must have been closed before the agent is told the
+        # customer left (a reload or a flaky phone reconnects well within it).
+        self.CUSTOMER_GONE_AFTER = _float("CUSTOMER_GONE_AFTER", 60)
         self.COMPANY_NAME = env.get("COMPANY_NAME", "Northwind Gadgets")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"

@@ -174,6 +174,10 @@ class Conversation(Base):
     # watcher's one indexed query).
     sla: Mapped[dict | None] = mapped_column(JSON)
     sla_check_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # The customer's open widget sockets, over every process, and when the last of them closed: past
+    # CUSTOMER_GONE_AFTER the agent is told the customer left (chat/customer_presence.py).
+    customer_sockets: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    customer_gone_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     customer: Mapped[Customer] = relationship(back_populates="conversations")

@@ -81,6 +81,12 @@ def publish_status(conversation_id: int, status: str, agent_name: str | None, qu
     socketio.emit("conversation_status", payload, to=room, namespace="/agent")
 
 
+def publish_customer_presence(conversation_id: int, left_at: str | None) -> None:
+    """To the agent's tabs only: the customer left the chat at `left_at`, or (None) came back."""
+    payload = {"conversation_id": conversation_id, "left_at": left_at}
+    socketio.emit("customer_presence", payload, to=conversation_room(conversation_id), namespace="/agent")
+
+
 def publish_queue(event: dict) -> None:
     """{"conversations": the head of the queue, "total": how many wait}, to every console."""
     socketio.emit("queue", event, to="agents", namespace="/agent")

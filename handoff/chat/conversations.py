@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from handoff import realtime
-from handoff.chat import assignment, deadlines
+from handoff.chat import assignment, customer_presence, deadlines
 from handoff.chat.assignment import publish_queue
 from handoff.db import connection_scope, get_or_raise, session_scope
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_int, clean_tags, clean_text
@@ -78,6 +78,7 @@ def summary_dict(s: Session, c: Conversation) -> dict:
         "rating": {"score": c.rating, "comment": c.rating_comment} if c.rating else None,
         "tags": c.tags or [],
         "sla": deadlines.view(c),
+        "customer_left_at": customer_presence.left_at(c) if c.status == "agent" else None,
         # The chat's latest ticket, for the {ticket_number} of canned replies.
         "ticket_number": s.scalar(select(func.max(Ticket.id)).where(Ticket.conversation_id == c.id)),
     }
@@ -136,18 +137,22 @@ def join(visitor_id: str | None, customer_id: int | None, page_url, user_agent: 
     """A widget connecting, in one transaction: the account's or visitor's latest conversation (made on
     first contact), where and in which browser the widget is open, and the history it shows. A burst of
     widgets opening at once costs one transaction each, not five."""
-    def joined(s: Session, c: Conversation) -> dict:
+    def joined(s: Session, c: Conversation) -> tuple[dict, bool]:
         page, agent = _visit(page_url, user_agent)
-        # A widget back on the same page (every widget at once, after a restart) only reads.
-        if (c.page_url, c.user_agent) != (page, agent):
+        if (c.page_url, c.user_agent) != (page, agent):  # a widget back on the same page: nothing to write
             _note_visit(s, c.id, page_url, user_agent)
-        return _history(s, c)
+        back = customer_presence.arrived(s, c)
+        return _history(s, c), back
 
     if customer_id is not None:
         with session_scope() as s:
             customer = get_or_raise(s, Customer, customer_id, "There is no such customer.")
-            return joined(s, _latest_conversation(s, customer))
-    return _with_visitor(visitor_id, joined)
+            history, back = joined(s, _latest_conversation(s, customer))
+    else:
+        history, back = _with_visitor(visitor_id, joined)
+    if back:
+        customer_presence.back(history["conversation_id"])
+    return history
 
 
 def close_chat_sockets(conversation_ids: list[int]) -> None:

@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 from handoff import create_app
+from handoff.chat import customer_presence
 from handoff.routing import presence
 from handoff.models import utcnow
 from handoff.ops import scheduler
@@ -68,6 +69,7 @@ started = utcnow()
 app = create_app()
 if not app.config["REDIS_URL"]:
     _keep_trying(presence.reset, "presence-reset")  # one process: no agent's socket survived its restart
+    _keep_trying(customer_presence.reset, "customer-presence-reset")  # nor any widget's
 else:
     # python-socketio subscribes to the message queue on its first client; subscribe now, so events
     # published by other processes before anyone connects here are not missed.

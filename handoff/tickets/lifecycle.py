@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from handoff.db import get_or_raise, session_scope
-from handoff.errors import NotFound, ServiceError, clean_email, clean_tags, clean_text
+from handoff.errors import Forbidden, NotFound, ServiceError, clean_email, clean_tags, clean_text
 from handoff.mail import outbox
 from handoff.models import Agent, Conversation, Customer, Message, Team, Ticket, TicketEvent, utcnow
 from handoff.routing import catalog, claims, corrections, policy, selector, triage
@@ -279,8 +279,11 @@ def route_waiting(limit: int = 50) -> int:
     return sum(route(n) is not None for n in numbers)
 
 
-def transfer(number: int, actor: str, *, to_agent=None, to_team=None, note=None) -> dict:
-    """Pass a ticket to another agent or to a team's unassigned queue, with a note only staff see."""
+def transfer(number: int, actor: str, *, to_agent=None, to_team=None, note=None,
+             by: tuple[int, bool] | None = None) -> dict:
+    """Pass a ticket to another agent or to a team's unassigned queue, with a note only staff see.
+
+    `by` (agent id, is admin): an agent passes on their own tickets and unassigned ones; an admin any."""
     note = clean_text(note, 2000, "note") if isinstance(note, str) and note.strip() else None
     if (to_agent in (None, "")) == (to_team in (None, "")):
         raise ServiceError("Transfer to one agent or one team.")
@@ -288,6 +291,8 @@ def transfer(number: int, actor: str, *, to_agent=None, to_team=None, note=None)
         t = _ticket(s, number)
         if t.status == "closed":
             raise ServiceError(f"Ticket #{number} is closed.")
+        if by is not None and not by[1] and t.assignee_id not in (None, by[0]):
+            raise Forbidden(f"Ticket #{number} is another agent's; they or an admin may transfer it.")
         if to_agent not in (None, ""):
             agent = s.get(Agent, int(to_agent)) if str(to_agent).isdigit() else None
             if agent is None or not agent.active:

@@ -6,7 +6,8 @@ Templates (web/templates/console/) and their context:
 - ticket.html: ticket (detail with all events, internal notes included: kind in created, assigned,
   reassigned, unassigned, status_changed, priority_changed, reply, note, rating, reminder; public flag),
   statuses, priorities, categories (slugs), agents (for admins: list of {id, name}), agent (current user),
-  transcript (list of messages or None); ticket.triage: {priority, reasons, category, category_reason, cues, by}
+  transcript (list of messages or None); ticket.triage: {priority, reasons, category, category_reason, cues, by};
+  colleagues (active agents, {id, name}) and teams ({id, name}) to transfer it to
 - search.html: filters (q, customer, tag, agent, since, until), chats and tickets (None before a search), error
 
 JSON for console.js: a chat's ticket draft and its customer sidebar, the agent's canned replies, tags.
@@ -80,6 +81,7 @@ def ticket_list():
 @staff_required()
 def ticket(number: int):
     detail = queries.for_staff(number, *_viewer())
+    colleagues = [a for a in agents.list_all() if a["active"]]
     transcript = None
     if detail["conversation_id"]:
         transcript = conversations.conversation_for_agent(0, detail["conversation_id"], admin=True)["messages"]
@@ -87,7 +89,8 @@ def ticket(number: int):
                            held=intake.listing(("held",), ticket_id=number),
                            priorities=lifecycle.PRIORITIES, agent=current_user, transcript=transcript,
                            categories=catalog.slugs(),
-                           agents=[a for a in agents.list_all() if a["active"]] if current_user.is_admin else [])
+                           agents=colleagues if current_user.is_admin else [], colleagues=colleagues,
+                           teams=catalog.teams())
 
 
 def _back(number: int):
@@ -178,6 +181,17 @@ def conversation_triage(cid: int):
 def take(number: int):
     return _attempt(number, lambda: lifecycle.assign(number, current_user.agent_id, current_user.name),
                     "The ticket is yours.")
+
+
+@bp.post("/tickets/<int:number>/transfer")
+@staff_required()
+def transfer(number: int):
+    """To an agent or a team ("agent:<id>" / "team:<id>"), with a note only staff see."""
+    kind, _, target = (request.form.get("to") or "").partition(":")
+    to = {"to_agent": target} if kind == "agent" else {"to_team": target} if kind == "team" else {}
+    return _attempt(number, lambda: lifecycle.transfer(number, current_user.name, **to, note=request.form.get("note"),
+                                                       by=(current_user.agent_id, current_user.is_admin)),
+                    "Ticket transferred.")
 
 
 @bp.get("/conversations/<int:cid>/ticket-draft")

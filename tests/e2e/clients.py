@@ -107,3 +107,18 @@ class AgentConsole:
     def close(self):
         if self.sio.connected:
             self.sio.disconnect()
+
+
+def empty_queue(console: AgentConsole) -> None:
+    """Take and resolve every waiting chat, so a test that counts places in line starts from an empty one
+    (earlier tests on the same stack may have left chats waiting)."""
+    assert wait_for(lambda: console.queue, timeout=10), "the console socket got no queue"
+    for _ in range(20):
+        wait_for(lambda: False, timeout=0.5)  # the queue is published at most ~5 times a second
+        waiting = console.queued_ids()
+        if not waiting:
+            return
+        for cid in waiting:
+            if console.call("accept", {"conversation_id": cid})["ok"]:
+                console.call("resolve", {"conversation_id": cid})
+    raise AssertionError(f"the queue did not empty: {console.queued_ids()}")

@@ -35,7 +35,9 @@ def stack(tmp_path_factory):
                               # These tests follow one agent taking a chat or ticket from the shared queue;
                               # automatic offers are tested in tests/handoff/chat/test_assignment.py and
                               # tests/handoff/routing.
-                              "ROUTING_MODE": "broadcast"})
+                              "ROUTING_MODE": "broadcast",
+                              # A customer who closed the tab is announced after 2 s, not a minute.
+                              "CUSTOMER_GONE_AFTER": "2"})
     with SupervisedStack(config) as running:
         running.mailbox = mailbox
         running.inbound_port = inbound_port

@@ -191,6 +191,57 @@ def test_agents_on_different_processes_accepting_together_exactly_one_wins(servi
     assert "thanks" not in texts(loser.messages, cid, "customer")
 
 
+def test_two_processes_assigning_at_once_never_give_one_chat_twice_nor_an_agent_more_than_their_room(
+        services, people):
+    """Automatic assignment in both processes at once: each dispatches the chats handed off to it, and the
+    claims (routing/claims.py) keep them from offering a chat twice or filling a place twice."""
+    with services.engine.begin() as conn:  # a known start: nothing open, two places each
+        conn.execute(text("UPDATE conversations SET status = 'resolved', offered_to_id = NULL "
+                          "WHERE status IN ('queued', 'agent')"))
+        conn.execute(text("UPDATE agents SET capacity = 2, presence = NULL"))
+    consoles = {"Sam": people.agent(services.a, "Sam"), "Kim": people.agent(services.b, "Kim")}
+    offers = {name: [] for name in consoles}
+    for name, console in consoles.items():
+        console.sio.on("chat_assigned", lambda data, n=name: offers[n].append(data["conversation"]["id"]),
+                       namespace="/agent")
+    assert wait_for(lambda: agents_online(services) == 2)
+    urls = [services.a, services.b] * 3
+    customers = [people.customer(url) for url in urls]
+    for c in customers:
+        c.say("I want to talk to a person")
+
+    start = threading.Barrier(len(customers))
+
+    def hand_off(url, cid):
+        start.wait()
+        handoff(services, url, cid)
+
+    racers = [threading.Thread(target=hand_off, args=(url, c.conversation_id)) for url, c in zip(urls, customers)]
+    [r.start() for r in racers]
+    [r.join(20) for r in racers]
+    assert wait_for(lambda: sum(map(len, offers.values())) >= 4, timeout=10), offers
+    wait_for(lambda: False, timeout=1.5)  # any offer beyond the four places would have come by now
+    assert sorted(map(len, offers.values())) == [2, 2], offers
+    assert not set(offers["Sam"]) & set(offers["Kim"]), f"a chat offered to both: {offers}"
+    with services.engine.connect() as conn:
+        held = dict(conn.execute(text("SELECT offered_to_id, count(*) FROM conversations WHERE status = 'queued' "
+                                      "GROUP BY offered_to_id")).all())
+    assert held.pop(None, 0) == 2 and sorted(held.values()) == [2, 2], held  # two wait, unoffered
+
+    for name, console in consoles.items():
+        for cid in offers[name]:
+            assert console.call("accept", {"conversation_id": cid})["ok"], (name, cid)
+    # A place frees up on process A: one waiting chat, and only one, goes to Sam.
+    assert consoles["Sam"].call("resolve", {"conversation_id": offers["Sam"][0]})["ok"]
+    assert wait_for(lambda: len(offers["Sam"]) == 3, timeout=10), offers
+    wait_for(lambda: False, timeout=1.0)
+    assert len(offers["Sam"]) == 3 and len(offers["Kim"]) == 2, offers
+    with services.engine.begin() as conn:
+        conn.execute(text("UPDATE conversations SET status = 'resolved', offered_to_id = NULL "
+                          "WHERE status IN ('queued', 'agent')"))
+        conn.execute(text("UPDATE agents SET capacity = 5"))
+
+
 def test_deactivating_an_agent_on_one_process_closes_their_console_on_the_other(services, people):
     sam = people.agent(services.a, "Sam")
     ada = login_session(services.b, services.logins["Ada"]["email"], services.logins["Ada"]["password"])

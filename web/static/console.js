@@ -47,6 +47,9 @@
     chatTitle: $("chat-title"),
     chatMeta: $("chat-meta"),
     chatNote: $("chat-note"),
+    customerLeft: $("customer-left"),
+    customerLeftText: $("customer-left-text"),
+    customerLeftClose: $("customer-left-close"),
     transcript: $("transcript"),
     typing: $("customer-typing"),
     form: $("composer-form"),
@@ -183,6 +186,10 @@
       unread: previous ? previous.unread : 0,
       customerTyping: false,
       closedNote: null,
+      // When the customer closed the chat's last tab, once gone long enough (customer_presence event);
+      // "back" once they return, until the agent moves on.
+      customerLeftAt: conversation.customer_left_at || null,
+      customerBack: false,
     };
     for (const message of conversation.messages || []) addMessage(chat, message);
     state.chats.set(chat.id, chat);
@@ -698,6 +705,12 @@
     ui.handback.disabled = closed || offline;
     ui.typing.textContent = `${customerLabel(chat.customer)} is typing…`;
     ui.typing.hidden = closed || !chat.customerTyping;
+    const left = !closed && Boolean(chat.customerLeftAt);
+    ui.customerLeft.hidden = closed || !(left || chat.customerBack);
+    ui.customerLeftText.textContent = left ? `The customer left at ${formatTime(chat.customerLeftAt)}.`
+      : "The customer is back.";
+    ui.customerLeftClose.hidden = !left;
+    ui.customerLeftClose.disabled = offline;
   }
 
   function select(id) {
@@ -1135,6 +1148,14 @@
     if (chat.id === state.selectedId) renderSelected();
   });
 
+  socket.on("customer_presence", (data) => {
+    const chat = state.chats.get(data.conversation_id);
+    if (!chat) return;
+    chat.customerBack = Boolean(chat.customerLeftAt) && !data.left_at;
+    chat.customerLeftAt = data.left_at || null;
+    if (chat.id === state.selectedId) renderChatState();
+  });
+
   socket.on("conversation_status", (data) => {
     const chat = state.chats.get(data.conversation_id);
     if (!chat) return;
@@ -1335,6 +1356,7 @@
 
   ui.composer.addEventListener("input", onComposerInput);
   ui.resolve.addEventListener("click", () => finish("resolve", state.selectedId, "resolved"));
+  ui.customerLeftClose.addEventListener("click", () => finish("resolve", state.selectedId, "resolved"));
   ui.handback.addEventListener("click", () => finish("hand_back", state.selectedId, "bot"));
 
   document.addEventListener("visibilitychange", () => {

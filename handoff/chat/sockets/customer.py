@@ -9,7 +9,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 
-from handoff.chat import conversations
+from handoff.chat import conversations, customer_presence
 from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import ServiceError, clean_client_id, clean_email, clean_text, require_dict
 from handoff.realtime import conversation_room, publish_typing
@@ -68,8 +68,10 @@ class ChatNamespace(Namespace):
         return len(self.conversation_of)
 
     def on_disconnect(self, reason=None):
-        self.conversation_of.pop(request.sid, None)
+        cid = self.conversation_of.pop(request.sid, None)
         self.owner_of.pop(request.sid, None)
+        if cid is not None:
+            customer_presence.disconnected(cid)
 
     def _cid(self) -> int:
         cid = self.conversation_of.get(request.sid)
