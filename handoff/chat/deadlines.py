@@ -63,13 +63,9 @@ def ended(s: Session, c: Conversation) -> None:
 
 
 def retarget(s: Session, c: Conversation) -> None:
-    timers = dict(c.sla or {})
-    for name, timer in sla.running(timers).items():
-        told = timer.get("notified")
-        timers = _start(s, c, timers, name, datetime.fromisoformat(timer["start"]))
-        if told and name in timers:
-            timers[name] = {**timers[name], "notified": told}
-    _save(c, timers)
+    """The priority (or team) changed: running timers keep their start and take the new targets."""
+    _save(c, sla.retargeted(c.sla, sla_policies.targets_for(s, c.priority, c.team_id),
+                            calendars.hours_for(s, c.team_id), policy.current.sla_warn_ratio))
 
 
 def view(c: Conversation, now: datetime | None = None) -> list[dict]:

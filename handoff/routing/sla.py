@@ -83,6 +83,18 @@ def running(timers: dict | None) -> dict:
     return {name: t for name, t in (timers or {}).items() if "done" not in t}
 
 
+def retargeted(timers: dict | None, targets: Targets, hours: Hours, warn_ratio: float) -> dict:
+    """The priority or team changed: running timers keep their start and what was already announced, and
+    take the new targets."""
+    timers = dict(timers or {})
+    for name, timer in running(timers).items():
+        told = timer.get("notified")
+        timers = start(timers, name, datetime.fromisoformat(timer["start"]), targets, hours, warn_ratio)
+        if told and name in timers:
+            timers[name] = {**timers[name], "notified": told}
+    return timers
+
+
 def notices(timers: dict | None, now: datetime) -> tuple[dict, list[tuple[str, str]]]:
     """The levels reached since last announced, as [(timer, "warning" | "breached")], and the timers with
     them recorded. A timer that went from ok straight past its due time is announced once, as breached."""

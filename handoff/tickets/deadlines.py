@@ -71,13 +71,8 @@ def status_changed(s: Session, t: Ticket) -> None:
 
 def retarget(s: Session, t: Ticket) -> None:
     """The priority (or team) changed: running timers keep their start and take the new targets."""
-    timers = dict(t.sla or {})
-    for name, timer in sla.running(timers).items():
-        told = timer.get("notified")
-        timers = _start(s, t, timers, name, datetime.fromisoformat(timer["start"]))
-        if told and name in timers:
-            timers[name] = {**timers[name], "notified": told}
-    _save(t, timers)
+    _save(t, sla.retargeted(t.sla, sla_policies.targets_for(s, t.priority, t.team_id),
+                            calendars.hours_for(s, t.team_id), policy.current.sla_warn_ratio))
 
 
 def view(t: Ticket, now: datetime | None = None) -> list[dict]:
