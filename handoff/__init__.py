@@ -31,7 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from handoff import db, realtime
     from handoff.chat.bot_relay import BotRelay
     from handoff.chat.rates import Rates
-    from handoff.chat.sockets import cors_allowed
+    from handoff.chat.sockets import bare_events, cors_allowed
     from handoff.chat.sockets.agent import AgentNamespace
     from handoff.chat.sockets.body_limit import SocketBodyLimit
     from handoff.chat.sockets.customer import ChatNamespace
@@ -96,8 +96,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_url_rule("/socket.io/", "socketio_websocket", _socketio_path, websocket=True)
     realtime.bind(socketio)
     app.extensions["chat"] = ChatNamespace("/chat", relay)
-    socketio.on_namespace(app.extensions["chat"])
-    socketio.on_namespace(AgentNamespace("/agent"))
+    for namespace in (app.extensions["chat"], AgentNamespace("/agent")):
+        socketio.on_namespace(namespace)
+        bare_events(socketio, app, namespace, namespace.bare_handlers)
     app.wsgi_app = SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

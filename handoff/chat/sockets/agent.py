@@ -65,15 +65,16 @@ class AgentNamespace(Namespace):
             presence.disconnected(agent_id)
             assignment.agent_left(agent_id)
 
-    def _agent(self) -> int:
-        agent_id = self.agent_of.get(request.sid)
+    def _agent(self, sid: str | None = None) -> int:
+        sid = sid or request.sid
+        agent_id = self.agent_of.get(sid)
         if agent_id is None:
             raise Forbidden("Please log in again.")
-        if agent_sockets.must_recheck(agent_id, self.checked_at.get(request.sid, 0.0)):
+        if agent_sockets.must_recheck(agent_id, self.checked_at.get(sid, 0.0)):
             # Claimed before asking, so the socket's other events meanwhile do not all ask at once.
-            self.checked_at[request.sid] = time.monotonic()
-            if not agent_sockets.may_act(agent_id, self.session_of[request.sid]):
-                self.checked_at[request.sid] = 0.0
+            self.checked_at[sid] = time.monotonic()
+            if not agent_sockets.may_act(agent_id, self.session_of[sid]):
+                self.checked_at[sid] = 0.0
                 raise Forbidden("Please log in again.")
         return agent_id
 
@@ -92,9 +93,14 @@ class AgentNamespace(Namespace):
         emit("conversation", conversation, to=agent_room(agent_id), skip_sid=request.sid)
         return {"conversation": conversation}
 
-    def on_heartbeat(self, data=None):
+    @property
+    def bare_handlers(self) -> dict:
+        """Events sent all the time, served without a request context (see sockets.bare_events)."""
+        return {"agent_message": self.agent_message, "typing": self.typing, "heartbeat": self.heartbeat}
+
+    def heartbeat(self, sid: str, data=None):
         """The console is still open (every 20 s): without it for PRESENCE_TIMEOUT the agent is offline."""
-        agent_id = self.agent_of.get(request.sid)
+        agent_id = self.agent_of.get(sid)
         if agent_id is not None:
             presence.heartbeat(agent_id)
 
@@ -132,11 +138,11 @@ class AgentNamespace(Namespace):
         return {"conversation": conversations.conversation_for_agent(agent_id, cid)}
 
     @acknowledged
-    def on_agent_message(self, data=None):
-        agent_id, cid = self._agent(), self._conversation_id(data)
+    def agent_message(self, sid: str, data=None):
+        agent_id, cid = self._agent(sid), self._conversation_id(data)
         text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
         rates = current_app.extensions["rates"]
-        rates.require("agent_connection", request.sid, message=TOO_FAST)
+        rates.require("agent_connection", sid, message=TOO_FAST)
         rates.require("agent", agent_id, message=TOO_FAST)
         message = conversations.post_agent_message(agent_id, cid, text, clean_client_id(data.get("client_msg_id")))
         return {"id": message["id"]}
@@ -149,9 +155,9 @@ class AgentNamespace(Namespace):
     def on_hand_back(self, data=None):
         conversations.hand_back(self._agent(), self._conversation_id(data))
 
-    def on_typing(self, data=None):
+    def typing(self, sid: str, data=None):
         try:
-            agent_id, cid = self._agent(), self._conversation_id(data)
+            agent_id, cid = self._agent(sid), self._conversation_id(data)
         except ServiceError:
             return
         if conversations.assigned_agent(cid) != agent_id:  # only the owner's typing is shown

@@ -73,23 +73,28 @@ class ChatNamespace(Namespace):
         if cid is not None:
             customer_presence.disconnected(cid)
 
-    def _cid(self) -> int:
-        cid = self.conversation_of.get(request.sid)
+    def _cid(self, sid: str) -> int:
+        cid = self.conversation_of.get(sid)
         if cid is None:
             raise ServiceError("You are not connected to a conversation; please reload the page.")
         return cid
 
+    @property
+    def bare_handlers(self) -> dict:
+        """Events sent all the time, served without a request context (see sockets.bare_events)."""
+        return {"customer_message": self.customer_message, "typing": self.typing}
+
     @acknowledged
-    def on_customer_message(self, data=None):
+    def customer_message(self, sid: str, data=None):
         data = require_dict(data)
         text = clean_text(data.get("text"), current_app.config["MAX_MESSAGE_CHARS"])
         client_msg_id = clean_client_id(data.get("client_msg_id"))
-        cid = self._cid()
+        cid = self._cid(sid)
         rates = current_app.extensions["rates"]
-        rates.require("chat_connection", request.sid, message=TOO_FAST)
+        rates.require("chat_connection", sid, message=TOO_FAST)
         rates.require("chat_visitor", cid, message=TOO_FAST)
         message, created, status = conversations.post_customer_message(cid, text, client_msg_id,
-                                                                         self.owner_of.get(request.sid))
+                                                                         self.owner_of.get(sid))
         if created and status == "bot":
             current_app.extensions["socketio"].start_background_task(self.relay.relay, cid, text)
         return {"id": message["id"]}
@@ -98,7 +103,7 @@ class ChatNamespace(Namespace):
     def on_rate(self, data=None):
         """The customer's 1-5 rating (and comment) of the chat an agent resolved."""
         data = require_dict(data)
-        cid = self._cid()
+        cid = self._cid(request.sid)
         owner = self.owner_of.get(request.sid)
         if owner is not None and conversations.customer_of(cid) != owner[0]:
             raise ServiceError("This conversation has moved to an account; please reload the page.")
@@ -108,13 +113,13 @@ class ChatNamespace(Namespace):
     def on_email_transcript(self, data=None):
         """The customer's copy of the chat, to the address they give (limited per address, like the forms)."""
         data = require_dict(data)
-        cid = self._cid()
+        cid = self._cid(request.sid)
         email = clean_email(data.get("email"))
         current_app.extensions["rates"].require(
             "recipient", email.lower(), message="We have emailed this address several times lately. Please wait {wait}.")
         email = conversations.email_transcript(cid, email, current_app.config["COMPANY_NAME"])
         return {"email": email}
 
-    def on_typing(self, data=None):
-        if isinstance(data, dict) and request.sid in self.conversation_of:
-            publish_typing(self.conversation_of[request.sid], "customer", bool(data.get("typing")))
+    def typing(self, sid: str, data=None):
+        if isinstance(data, dict) and sid in self.conversation_of:
+            publish_typing(self.conversation_of[sid], "customer", bool(data.get("typing")))

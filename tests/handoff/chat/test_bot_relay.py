@@ -97,3 +97,14 @@ def test_the_replay_after_a_restart_waits_for_rasa_only_while_it_is_down(app, fa
     assert time.monotonic() - started < 3, "waited for an API endpoint Rasa does not serve"
     fake_rasa.mode = "down"
     assert relay.wait_for_rasa(timeout=1) is False
+
+
+def test_a_reply_to_a_conversation_that_is_gone_is_refused_and_stores_nothing(app):
+    import pytest
+
+    from handoff.errors import NotFound
+
+    with pytest.raises(NotFound):
+        conversations.post_bot_message(987654, "Hi! How can I help?")
+    with session_scope() as s:
+        assert s.scalars(select(Message).where(Message.conversation_id == 987654)).all() == []
