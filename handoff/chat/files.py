@@ -8,7 +8,7 @@ import logging
 from sqlalchemy import select
 
 from handoff import realtime
-from handoff.chat.conversations import _CUSTOMER_OWNER, message_dict, may_read, publish_queue
+from handoff.chat.conversations import _CUSTOMER_OWNER, may_read, message_dict, publish_queue
 from handoff.db import session_scope
 from handoff.errors import Forbidden, NotFound, ServiceError
 from handoff.models import Attachment, Conversation, Customer, Message
