@@ -42,6 +42,9 @@ class Config:
         # Bounded waits on the bot: a slow Rasa must not leave a customer without an answer.
         self.RASA_TIMEOUT = _float("RASA_TIMEOUT", 5.0)
         self.HEALTH_TIMEOUT = _float("HEALTH_TIMEOUT", 1.5)
+        # Seconds a probe of Rasa or the action server is given again by /healthz (the database is
+        # asked on every call): a monitor sees a change within this, and callers cannot multiply probes.
+        self.HEALTH_PROBE_FRESH = _float("HEALTH_PROBE_FRESH", 2.0)
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.ALLOWED_ORIGINS = [o for o in env.get("ALLOWED_ORIGINS", "*").split(",") if o]
         self.FAQ_ANSWER_THRESHOLD = _float("FAQ_ANSWER_THRESHOLD", -1)

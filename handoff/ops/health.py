@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import requests
 from flask import Blueprint, current_app, jsonify
@@ -52,15 +53,40 @@ def _probe(url: str, timeout: float) -> dict:
         return {"ok": False, "error": type(err).__name__}
 
 
-def _probe_servers(urls: list[str], timeout: float) -> list:
+def _probe_servers(urls: list[str], timeout: float, fresh_for: float, probed: dict) -> list:
     """Start probing each URL; returns one callable per URL giving its result. Under the cooperative
-    worker the probes run as greenlets meanwhile; otherwise each is made when its result is asked for."""
+    worker the probes run as greenlets meanwhile; otherwise each is made when its result is asked for.
+
+    A result younger than `fresh_for` seconds is given again instead: /healthz is public, and each
+    call that probed would make this process ask two other servers (and, with them down, wait for the
+    timeout), which a monitor polling every second or a burst of callers turns into load. Probing
+    takes several turns of the loop; on a loop busy with a burst of widgets connecting, each of them
+    waited behind the burst. The database is asked every time. probed: url -> (time.monotonic() of
+    its last probe, the result), this app's."""
+    now, results = time.monotonic(), []
+    for url in urls:
+        seen = probed.get(url)
+        if seen is not None and now - seen[0] < fresh_for:
+            results.append(lambda result=seen[1]: result)
+        else:
+            results.append(_remembered(probed, url, _started(url, timeout)))
+    return results
+
+
+def _started(url: str, timeout: float):
     if not cooperative():
-        return [lambda url=url: _probe(url, timeout) for url in urls]
+        return lambda: _probe(url, timeout)
     import gevent
 
-    jobs = [gevent.spawn(_probe, url, timeout) for url in urls]
-    return [lambda job=job: job.get() for job in jobs]
+    return gevent.spawn(_probe, url, timeout).get
+
+
+def _remembered(probed: dict, url: str, outcome):
+    def result() -> dict:
+        probed[url] = (time.monotonic(), outcome())
+        return probed[url][1]
+
+    return result
 
 
 @bp.get("/healthz")
@@ -69,7 +95,8 @@ def healthz():
     # The two servers are asked at once, while the database is probed: one after another, each waited
     # for its turn on a busy loop (a burst of widgets connecting) and /healthz took three turns.
     # Rasa runs without its HTTP API (no /version); its root page answers while it serves.
-    rasa, actions = _probe_servers([f"{cfg['RASA_URL']}/", f"{cfg['ACTIONS_URL']}/health"], cfg["HEALTH_TIMEOUT"])
+    rasa, actions = _probe_servers([f"{cfg['RASA_URL']}/", f"{cfg['ACTIONS_URL']}/health"], cfg["HEALTH_TIMEOUT"],
+                                     cfg["HEALTH_PROBE_FRESH"], current_app.extensions.setdefault("health_probes", {}))
     checks = {"database": database_writable(), "rasa": rasa(), "actions": actions()}
     healthy = all(c["ok"] for c in checks.values())
     # This process's load: a full one refuses new chats ("busy") but is healthy.

@@ -67,10 +67,21 @@ def test_unknown_pages_and_api_errors_have_no_traceback(client, api):
     assert body["code"] == 404 and set(body) == {"code", "message", "description"}
 
 
-def test_healthz_reports_each_part(client, fake_rasa):
+def test_healthz_reports_each_part(app, client, fake_rasa):
+    import time
+
+    app.config["HEALTH_PROBE_FRESH"] = 0.5
     body = client.get("/healthz")
     assert body.status_code == 200
     assert body.get_json()["database"]["ok"] and body.get_json()["rasa"]["ok"]
     fake_rasa.mode = "down"
+    # A probe is given again while it is fresh, so callers of this public page cannot multiply them ...
+    assert client.get("/healthz").status_code == 200
+    time.sleep(0.6)
+    # ... and a server that went down shows once it is not.
     down = client.get("/healthz")
     assert down.status_code == 503 and down.get_json()["rasa"]["ok"] is False
+    fake_rasa.mode = "echo"
+    assert client.get("/healthz").status_code == 503, "a failed probe is given again while fresh, too"
+    time.sleep(0.6)
+    assert client.get("/healthz").status_code == 200
