@@ -38,6 +38,16 @@ def off_the_loop(fn, *args):
     return gevent.get_hub().threadpool.apply(fn, args)
 
 
+def after_the_rest() -> None:
+    """Wait until the loop has nothing else to do (gevent.idle) under the cooperative worker; a no-op
+    otherwise. For work that may wait, done in bulk: each piece then runs after the events and
+    requests that were waiting, not before them."""
+    if cooperative():
+        import gevent
+
+        gevent.idle()
+
+
 def bind(server: SocketIO) -> None:
     """Publish through this app's Socket.IO server (each create_app makes its own)."""
     global socketio
