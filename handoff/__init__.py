@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from handoff.chat.rates import Rates
     from handoff.chat.sockets import bare_events, cors_allowed
     from handoff.chat.sockets.agent import AgentNamespace
+    from handoff.chat.sockets.arrivals import ArrivalsTakeTurns
     from handoff.chat.sockets.body_limit import SocketBodyLimit
     from handoff.chat.sockets.customer import ChatNamespace
     from handoff.errors import register_error_handlers
@@ -99,7 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for namespace in (app.extensions["chat"], AgentNamespace("/agent")):
         socketio.on_namespace(namespace)
         bare_events(socketio, app, namespace, namespace.bare_handlers)
-    app.wsgi_app = SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT)
+    app.wsgi_app = ArrivalsTakeTurns(SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT))
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
