@@ -7,6 +7,7 @@ from handoff.knowledge.matcher import (
     DEFAULT_ANSWER_THRESHOLD,
     FaqMatcher,
     Match,
+    _own_spread,
     _starting_weights,
     embedding_model_installed,
 )
@@ -243,3 +244,25 @@ def test_the_starting_weights_keep_what_both_versions_know():
     assert np.allclose(weights[kept, :dense], old.semantic.dense_weights[:, old.faq_ids.index(2)])
     assert bias[kept] == pytest.approx(old.semantic.bias[old.faq_ids.index(2)])
     assert not weights[added].any() and bias[added] == 0  # a new FAQ starts from nothing
+
+
+@needs_model
+def test_the_calibration_reads_how_typical_the_question_is_of_its_best_faq():
+    # After the ten numbers both scorings give: the best FAQ's logit against its own phrasings' (in
+    # their spread), the share of the nearest phrasings that are the FAQ's, the top probabilities'
+    # entropy. A question on a topic the KB lacks may still score well; it is not typical of the FAQ.
+    matcher = FaqMatcher(embeddings=True).fit(PHRASINGS)
+    own = matcher._rank("forgot my password", 3)[1]
+    paraphrase = matcher._rank("I can't remember the password to log in", 3)[1]
+    unrelated = matcher._rank("what's the weather like tomorrow", 3)[1]
+    assert len(own) == len(unrelated) == 13
+    assert own[10] > unrelated[10] and paraphrase[10] > unrelated[10]
+    assert own[12] < unrelated[12]
+    assert 0 < own[11] <= 1  # (3-4 phrasings an FAQ here: the 10 nearest cannot tell much)
+
+
+def test_an_faqs_own_spread_leans_on_the_whole_kbs_when_it_has_few_phrasings():
+    values = np.array([1.0, 3.0, 5.0, 7.0, 2.0])  # FAQ 0: four phrasings, spread sqrt(5); FAQ 1: one
+    spread = _own_spread(values, np.array([0, 4]), np.array([4, 5]))
+    assert spread[:, 0] == pytest.approx([4.0, 2.0])
+    assert 0 < spread[1, 1] < spread[0, 1] < np.sqrt(5.0)
