@@ -117,6 +117,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="also time the 5,000-phrasing KB with the float encoder in numpy and with TF-IDF")
     parser.add_argument("--only", action="append", choices=["full", "10_per_faq", "unseen_15"],
                         help="score only this KB (repeatable; skips the latency part)")
+    parser.add_argument("--split", choices=["test", "val"], default="test",
+                        help="the questions scored: test (+ oos_test), the targets' split, or val (+ oos_val), "
+                             "for choosing a constant of the matcher without looking at test")
     parser.add_argument("--latency-only", action="store_true",
                         help="only the 5,000-phrasing latency run, JSON on stdout (used for the references)")
     return parser.parse_args(argv)
@@ -138,10 +141,11 @@ def main(argv=None) -> int:
     gone = unseen_intents(data)
     with tempfile.TemporaryDirectory(prefix="faq-eval-") as tmp:
         tmp_dir = Path(tmp)
-        test = _write_queries(tmp_dir / "test.csv", data["test"], data["oos_test"])
-        unseen_test = _write_queries(tmp_dir / "unseen_test.csv",
-                                     [r for r in data["test"] if r[1] not in gone],
-                                     [r for r in data["test"] if r[1] in gone])
+        split = args.split
+        test = _write_queries(tmp_dir / f"{split}.csv", data[split], data[f"oos_{split}"])
+        unseen_test = _write_queries(tmp_dir / f"unseen_{split}.csv",
+                                     [r for r in data[split] if r[1] not in gone],
+                                     [r for r in data[split] if r[1] in gone])
         kbs = {"full": (_write_kb(tmp_dir / "kb_full.csv", data["train"]), test),
                "10_per_faq": (_write_kb(tmp_dir / "kb_10.csv", _per_intent(_shuffled(data["train"]), 10)), test),
                "unseen_15": (_write_kb(tmp_dir / "kb_unseen.csv", [r for r in data["train"] if r[1] not in gone]),
@@ -151,7 +155,8 @@ def main(argv=None) -> int:
         if args.tfidf:
             variants += [(f"{name}_tfidf", kb, queries, False) for name, (kb, queries) in kbs.items()]
         for name, kb, queries, embeddings in variants:
-            print(f"{name}: fitting, calibrating on the KB alone, scoring test once ...", file=sys.stderr, flush=True)
+            print(f"{name}: fitting, calibrating on the KB alone, scoring {split} once ...", file=sys.stderr,
+                  flush=True)
             runs[name] = evaluation.run(kb, queries, embeddings=embeddings, calibrate=True)
         if not args.only:
             print("latency: 5,000 phrasings ...", file=sys.stderr, flush=True)
