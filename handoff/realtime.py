@@ -38,14 +38,16 @@ def off_the_loop(fn, *args):
     return gevent.get_hub().threadpool.apply(fn, args)
 
 
-def after_the_rest() -> None:
-    """Wait until the loop has nothing else to do (gevent.idle) under the cooperative worker; a no-op
-    otherwise. For work that may wait, done in bulk: each piece then runs after the events and
-    requests that were waiting, not before them."""
-    if cooperative():
+def after_the_rest(at_most: float) -> None:
+    """Wait until the loop has nothing else to do (gevent.idle), or at most `at_most` seconds, under the
+    cooperative worker; a no-op otherwise. For work that may wait, done in bulk: each piece then runs
+    after the events and requests that were waiting, not before them. The bound keeps a loop that is
+    never idle (thousands of sockets pinging) from holding the piece past its client's timeout."""
+    if cooperative() and at_most > 0:
         import gevent
 
-        gevent.idle()
+        with gevent.Timeout(at_most, False):
+            gevent.idle()
 
 
 def bind(server: SocketIO) -> None:

@@ -5,13 +5,19 @@ handshakes in the same instant. Each costs a millisecond or two of the loop's CP
 they held /healthz and the agents' events for up to a second. Behind this middleware each new
 connection (an Engine.IO request without a session id) first waits, one at a time, until the loop has
 nothing else to do; requests of sockets already open, and every other page, pass straight through.
-The burst takes as long as before. Without the cooperative worker it changes nothing.
+A connection waits at most MAX_WAIT seconds, queueing included (clients give up on a handshake after
+5 s, python-engineio's default, or 20 s, a browser's): past that, the rest of a burst goes through as
+it comes. Without the cooperative worker it changes nothing.
 """
 from __future__ import annotations
 
 import threading
+import time
 
 from handoff.realtime import after_the_rest
+
+
+MAX_WAIT = 2.0
 
 
 class ArrivalsTakeTurns:
@@ -22,6 +28,7 @@ class ArrivalsTakeTurns:
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith(self.path) and "sid=" not in environ.get("QUERY_STRING", ""):
+            deadline = time.monotonic() + MAX_WAIT
             with self._turn:
-                after_the_rest()
+                after_the_rest(deadline - time.monotonic())
         return self.app(environ, start_response)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 
 from flask import current_app, request
 from flask_login import current_user
@@ -22,8 +23,10 @@ BUSY = ("Our chat is busy right now, so a person may not reach you here soon. Le
 # the database part, one at a time and each only once the loop has nothing else waiting: an agent's
 # event or /healthz that arrives meanwhile is served before the next connect, not after the burst.
 # (A burst of 500 on 2 cores: /healthz p50 12 ms instead of 55-99, agents 10-15 ms instead of ~100;
-# the burst itself takes as long.)
+# the burst itself takes as long.) A connect waits for a quiet loop at most CONNECT_WAIT seconds, its
+# turn included, well inside a client's connect timeout (15-20 s).
 CONNECTING_AT_ONCE = 1
+CONNECT_WAIT = 3.0
 TOO_FAST = "You are sending messages too fast; this one was not sent. Please wait {wait} and send it again."
 
 
@@ -34,6 +37,7 @@ class ChatNamespace(Namespace):
         self.conversation_of: dict[str, int] = {}  # sid -> conversation id
         self.owner_of: dict[str, tuple[int, int | None]] = {}  # sid -> (customer, session version)
         self._connecting = threading.BoundedSemaphore(CONNECTING_AT_ONCE)
+        self._arriving = 0  # connects past the limit check, not yet in conversation_of
 
     def on_connect(self, auth=None):
         # A page of another site (ALLOWED_ORIGINS) embeds the widget for anonymous visitors only: the
@@ -41,7 +45,7 @@ class ChatNamespace(Namespace):
         signed_in = current_user.is_authenticated and not foreign_origin()
         customer_id = getattr(current_user, "customer_id", None) if signed_in else None
         visitor_id = auth.get("visitor_id") if isinstance(auth, dict) else None
-        if len(self.conversation_of) >= current_app.config["MAX_CHAT_SOCKETS"]:
+        if len(self.conversation_of) + self._arriving >= current_app.config["MAX_CHAT_SOCKETS"]:
             # Refused before any work, so the sockets already open do not slow down.
             log.info("chat connect refused sid=%s reason=full open=%d", request.sid, len(self.conversation_of))
             raise ConnectionRefusedError(BUSY, {"reason": "busy"})
@@ -51,11 +55,17 @@ class ChatNamespace(Namespace):
         if customer_id is None and not (isinstance(visitor_id, str) and VISITOR_ID.match(visitor_id)):
             log.info("chat connect refused sid=%s reason=no-identity", request.sid)
             return False
-        with self._connecting:
-            after_the_rest()
-            history = conversations.join(None if customer_id is not None else visitor_id, customer_id,
-                                         auth.get("page") if isinstance(auth, dict) else None,
-                                         request.headers.get("User-Agent"))
+        # Counted from here, so the connects waiting their turn cannot take the process past its limit.
+        self._arriving += 1
+        try:
+            deadline = time.monotonic() + CONNECT_WAIT
+            with self._connecting:
+                after_the_rest(deadline - time.monotonic())
+                history = conversations.join(None if customer_id is not None else visitor_id, customer_id,
+                                             auth.get("page") if isinstance(auth, dict) else None,
+                                             request.headers.get("User-Agent"))
+        finally:
+            self._arriving -= 1
         cid, owner_id = history["conversation_id"], history.pop("customer_id")
         # A visitor's chat can join an account later, and a log-in session can end: posts check both.
         owner = (customer_id, current_user.session_version) if customer_id is not None else (owner_id, None)
@@ -74,6 +84,7 @@ class ChatNamespace(Namespace):
         cid = self.conversation_of.pop(request.sid, None)
         self.owner_of.pop(request.sid, None)
         if cid is not None:
+            log.info("chat disconnect sid=%s conversation=%s reason=%s", request.sid, cid, reason)
             customer_presence.disconnected(cid)
 
     def _cid(self, sid: str) -> int:
