@@ -75,7 +75,12 @@ def test_a_failed_fitting_child_keeps_the_previous_index_and_the_log_says_why_an
     faqs.create_faq("Parrots are welcome.", "orders", ["Can I bring my parrot to the shop?"])
     with caplog.at_level("ERROR", logger="careregistry.knowledge"):
         assert index.search("How long does a refund take?") == before
-    assert "faq index rebuild failed" in caplog.text and "cause=exit module=handoff.no_such_module" in caplog.text
+        for _ in range(300):  # a loaded machine may take longer than the search's wait to start the child
+            if "faq index rebuild failed" in caplog.text:
+                break
+            threading.Event().wait(0.1)
+        assert index.search("How long does a refund take?") == before
+    assert "cause=exit module=handoff.no_such_module" in caplog.text
     assert "No module named handoff.no_such_module" in caplog.text and "fix=" in caplog.text
 
 
