@@ -27,7 +27,7 @@ from pathlib import Path
 
 from handoff.config import PROJECT_ROOT
 from handoff.models import PRIORITIES
-from handoff.routing import category_cues, triage, triage_model
+from handoff.routing import category_cues, triage, triage_fit, triage_model
 
 DATA = Path(__file__).resolve().parent / "data" / "triage_labelled.csv"
 CLINC = PROJECT_ROOT.parent / "shared" / "datasets" / "clinc150" / "data_full.json"
@@ -113,8 +113,8 @@ def _cues(examples: list[triage_model.Example]) -> dict:
 def _model(train: list[triage_model.Example], test: list[triage_model.Example]) -> dict:
     xs = [triage_model.features(e.text, e.cue_priority, e.cue_category) for e in train]
     tests = [triage_model.features(e.text, e.cue_priority, e.cue_category) for e in test]
-    priority = triage_model._fit(xs, [e.priority for e in train]).predict(tests)
-    category = triage_model._fit(xs, [e.category for e in train]).predict(tests)
+    priority = triage_fit.fit_model(xs, [e.priority for e in train]).predict(tests)
+    category = triage_fit.fit_model(xs, [e.category for e in train]).predict(tests)
     return _scores([(str(p), e.priority, str(c), e.category) for p, c, e in zip(priority, category, test)])
 
 

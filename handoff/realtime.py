@@ -27,10 +27,10 @@ def async_mode() -> str:
 
 
 def off_the_loop(fn, *args):
-    """Run CPU-bound work (the sentence encoder, fitting and calibrating the FAQ index) on a native thread
-    and wait for it; the loop serves every other socket meanwhile (onnxruntime and numpy release the GIL).
-    Without the cooperative worker it is a plain call. Only pure computation goes here: no database, no
-    emits, which belong to the loop."""
+    """Run CPU-bound work (the sentence encoder; fitting runs in a child process, vectors/child.py) on a
+    native thread and wait for it; the loop serves every other socket meanwhile (onnxruntime and numpy
+    release the GIL). Without the cooperative worker it is a plain call. Only pure computation goes here:
+    no database, no emits, which belong to the loop."""
     if not cooperative():
         return fn(*args)
     import gevent

@@ -31,8 +31,6 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 log = logging.getLogger("careregistry.faq_calibration")
 
@@ -198,6 +196,11 @@ def _fit(z: np.ndarray, target: np.ndarray, weight: np.ndarray) -> tuple[np.ndar
     whose held-out questions were all answered right needs no line drawn)."""
     if target.all() or not target.any():
         return np.zeros(z.shape[1]), 10.0 if target.all() else -10.0
+    # Imported here: calibrate() runs in the fitting child (fitting.py), and the worker, which imports
+    # this module for Calibration, must not load scikit-learn.
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LogisticRegression(C=1.0, max_iter=500).fit(z, target, sample_weight=weight * len(z))

@@ -14,6 +14,7 @@ from handoff.db import session_scope
 from handoff.errors import clean_text
 from handoff.models import Faq
 from handoff.realtime import off_the_loop
+from handoff.vectors.child import FitFailed
 
 from . import settings
 from .faqs import current_version
@@ -21,7 +22,8 @@ from .matcher import FaqMatcher
 
 log = logging.getLogger("careregistry.knowledge")
 REBUILD_RETRY_SECONDS = 60  # after a failed rebuild, before the same version is tried again
-# A first index of more phrasings than this is preceded by a TF-IDF one (ready in about a second).
+# A first index of more phrasings than this is preceded by a TF-IDF one (ready in ~3 s, ~1.6 s of which the
+# fitting child spends importing scikit-learn).
 PROVISIONAL_ABOVE = 500
 
 
@@ -106,15 +108,15 @@ class KnowledgeIndex:
             started = time.perf_counter()
             matcher = FaqMatcher(**self._thresholds)
             if matcher.embeddings and self._version < 0 and len(pairs) > PROVISIONAL_ABOVE:
-                # First index since start-up: TF-IDF answers within a second while the sentence model
+                # First index since start-up: TF-IDF answers within seconds while the sentence model
                 # embeds every phrasing (~3 ms each) and fits its classifier, then the full index replaces it.
-                self._publish(version, off_the_loop(FaqMatcher(embeddings=False, **self._thresholds).fit, pairs), entries,
+                self._publish(version, FaqMatcher(embeddings=False, **self._thresholds).fit(pairs), entries,
                               provisional=True)
                 log.info("faq index provisional version=%s scoring=tfidf phrasings=%s", version, len(pairs))
             # The published index's classifier starts this one's, so an edit to 5,000 phrasings refits
             # in ~10 s, not ~20 s (a first build, or one after the provisional TF-IDF index, starts cold).
             previous = self._matcher
-            off_the_loop(functools.partial(matcher.fit, pairs, previous=previous))
+            matcher.fit(pairs, previous=previous)  # in a child process; the loop serves meanwhile
             calibrated_later = False
             if self._calibrate and previous.calibration is not None and previous.embeddings == matcher.embeddings:
                 # An edit moves the thresholds little: the previous ones serve until the new ones are ready.
@@ -132,6 +134,10 @@ class KnowledgeIndex:
                 self._start_calibrating()
             else:
                 release_freed_memory()
+        except FitFailed as exc:
+            self._failed = (version, time.monotonic())
+            log.error("faq index rebuild failed version=%s %s fix=%r; still answering from version %s, "
+                      "retrying in %s s", version, exc.cause, exc.fix, self._version, REBUILD_RETRY_SECONDS)
         except Exception:
             self._failed = (version, time.monotonic())
             log.exception("faq index rebuild failed version=%s; still answering from version %s, "
@@ -166,7 +172,10 @@ class KnowledgeIndex:
     def _calibrate_now(matcher: FaqMatcher):
         started = time.perf_counter()
         try:
-            calibration = off_the_loop(matcher.calibrate)
+            calibration = matcher.calibrate()
+        except FitFailed as exc:
+            log.error("faq calibration failed %s fix=%r; keeping the previous thresholds", exc.cause, exc.fix)
+            calibration = None
         except Exception:
             log.exception("faq calibration failed; keeping the previous thresholds")
             calibration = None

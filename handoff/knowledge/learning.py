@@ -15,10 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import numpy as np
-import scipy.sparse as sp
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sqlalchemy import String, and_, cast, exists, literal, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +24,7 @@ from handoff.knowledge import faqs
 from handoff.knowledge.matcher import normalize
 from handoff.knowledge.question_filter import worth_learning
 from handoff.models import Conversation, FaqQuery, Handoff, Message, Ticket, UnansweredQuestion, utcnow
+from handoff.vectors import child
 
 log = logging.getLogger("careregistry.learning")
 
@@ -41,6 +38,8 @@ SIMILARITY_THRESHOLD = 0.3
 # Grouping is quadratic in memory; the newest questions matter most.
 MAX_QUESTIONS = 2000
 MAX_EXAMPLES = 8
+GROUPING = "handoff.knowledge.grouping"  # the child process's module
+GROUPING_TIMEOUT_SECONDS = 120  # 2,000 questions group in a few seconds
 
 
 # --- collecting -------------------------------------------------------------------------------------
@@ -128,46 +127,21 @@ def collect() -> int:
 # --- grouping ---------------------------------------------------------------------------------------
 
 
-def _words(text: str) -> list[str]:
-    # Plurals folded ("gift cards" meets "gift card"); stop words dropped so "do you" groups nothing.
-    return [w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-            for w in text.split() if w not in ENGLISH_STOP_WORDS]
-
-
 def group_texts(texts: list[str], background: list[str] = (), threshold: float = SIMILARITY_THRESHOLD
                 ) -> list[list[int]]:
-    """Indexes of `texts` in groups of similar questions, biggest group first.
+    """Indexes of `texts` in groups of similar questions, biggest group first (grouping.py).
 
-    Word weights (IDF) are learnt from `background` too (the FAQ phrasings): fitted on a handful of
-    questions alone, the words they share ("gift card") would weigh least, and two questions never group.
-    """
+    The clustering runs in a child process rather than importing scikit-learn here on an admin's first
+    look: once imported it would stay in the worker for good (~90 MB), for a page opened now and then.
+    Should the child fail, each question is its own suggestion and the log says why."""
     if len(texts) < 2:
         return [[i] for i in range(len(texts))]
-    cleaned = [normalize(t) or t.lower() for t in texts]
-    corpus = cleaned + [c for c in (normalize(t) for t in background) if c]
-    views = []
-    # Words carry the meaning, character n-grams absorb typos and inflections (as in the FAQ matcher).
-    for vectorizer in (TfidfVectorizer(analyzer=_words, sublinear_tf=True),
-                       TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)):
-        try:
-            vectorizer.fit(corpus)
-        except ValueError:  # nothing but stop words
-            continue
-        views.append(vectorizer.transform(cleaned) * np.sqrt(0.5))
-    if not views:
-        return [list(range(len(texts)))]
-    matrix = sp.hstack(views, format="csr")
-    similarity = (matrix @ matrix.T).toarray()
-    norms = np.sqrt(np.clip(np.diag(similarity), 1e-12, None))
-    similarity = similarity / norms[:, None] / norms[None, :]
-    distance = np.clip(1.0 - similarity, 0.0, 1.0)
-    np.fill_diagonal(distance, 0.0)
-    labels = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
-                                     distance_threshold=1.0 - threshold).fit_predict(distance)
-    groups: dict[int, list[int]] = {}
-    for i, label in enumerate(labels):
-        groups.setdefault(int(label), []).append(i)
-    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+    try:
+        return child.run(GROUPING, (list(texts), list(background), threshold), GROUPING_TIMEOUT_SECONDS)
+    except child.FitFailed as exc:
+        log.error("question grouping failed questions=%s %s fix=%r; showing each question on its own",
+                  len(texts), exc.cause, exc.fix)
+        return [[i] for i in range(len(texts))]
 
 
 # --- what admins see --------------------------------------------------------------------------------

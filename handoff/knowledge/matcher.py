@@ -1,10 +1,12 @@
 """FAQ retrieval: match a customer's question against every stored phrasing of every FAQ.
 
-Pure scikit-learn/numpy, no database and no Flask, so the service, CLI commands and tests can all
-build one from plain `(faq_id, text)` pairs. Two TF-IDF views are blended: word 1-2 grams carry
-meaning ("cancel order" vs "cancel subscription"), character 2-5 grams inside word boundaries absorb
-typos and inflections ("pasword", "cancell"). Each view is L2-normalised and scaled by sqrt(weight),
-so one sparse dot product gives the weighted sum of the two cosines, a score in [0, 1]. An FAQ's
+No database and no Flask, so the service, CLI commands and tests can all build one from plain
+`(faq_id, text)` pairs; and no scikit-learn or scipy: the fitting runs in a child process (fitting.py)
+that hands back numpy arrays, and searching them is numpy and plain Python (handoff/vectors), so the
+worker stays ~95 MB smaller. Two TF-IDF views are blended: word 1-2 grams carry meaning ("cancel
+order" vs "cancel subscription"), character 2-5 grams inside word boundaries absorb typos and
+inflections ("pasword", "cancell"). Each view is L2-normalised and scaled by sqrt(weight),
+so one sparse product gives the weighted sum of the two cosines, a score in [0, 1]. An FAQ's
 similarity blends its closest phrasing with all its phrasings taken as one document; its score adds a
 linear SVM's probability for the FAQ, trained on the same features at fit() (see CLASSIFIER_C).
 
@@ -28,24 +30,26 @@ import math
 import re
 import threading
 import unicodedata
-import warnings
-from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 
 from handoff.knowledge import calibration as calibration_
 from handoff.knowledge import sentence_encoder
+from handoff.realtime import off_the_loop
+from handoff.vectors import child
+from handoff.vectors.linear import Linear
+from handoff.vectors.sparse import Columns
+from handoff.vectors.tfidf import Tfidf
 
 log = logging.getLogger("careregistry.faq_matcher")
 
 FaqId = int | str
+FITTING = "handoff.knowledge.fitting"  # the child process's module
+# A fit or calibration that takes longer is a stuck child (5,000 phrasings fit in ~10 s, CLINC150's
+# 15,000 with the calibration in ~3 min): it is stopped and the previous index stays.
+FIT_TIMEOUT_SECONDS = 1200
 
 # Chosen on handoff/ops/seed_data (36 FAQs, each FAQ's last phrasing held out) and the 30 out-of-scope
 # questions in tests/handoff/test_faq_matcher.py, for the similarity x SVM score below. With
@@ -216,64 +220,41 @@ class Match:
     near_duplicate: bool = False  # the question is one of this FAQ's phrasings in other clothing
 
 
+@dataclass(frozen=True)
 class _View:
-    """One TF-IDF view of the text, fitted on the index phrasings.
+    """One TF-IDF view of the text, fitted on the index phrasings (fitting.py), scaled by sqrt(its weight).
 
-    Queries are weighted by hand rather than with transform(): words the index has never seen still
-    count towards the query's length (at the rarest word's IDF), so "what's the weather like
-    tomorrow" is not reduced to "tomorrow" and scored as a perfect match for a delivery question.
+    Queries are weighted by hand rather than as TfidfVectorizer.transform() would: words the index has
+    never seen still count towards the query's length (at the rarest word's IDF), so "what's the weather
+    like tomorrow" is not reduced to "tomorrow" and scored as a perfect match for a delivery question.
     """
 
-    def __init__(self, vectorizer: TfidfVectorizer, texts: list[str], weight: float, offset: int) -> None:
-        self.vectorizer = vectorizer
-        self.matrix = vectorizer.fit_transform(texts)  # sublinear tf * idf, rows L2-normalised
-        self.analyzer = vectorizer.build_analyzer()
-        self.vocabulary: dict[str, int] = vectorizer.vocabulary_
-        self.idf = vectorizer.idf_.astype(np.float64)
-        self.idf_list: list[float] = self.idf.tolist()
-        self.unseen_idf = float(self.idf.max()) if len(self.idf) else 1.0
-        self.scale = float(np.sqrt(weight))
-        self.offset = offset
-
-    def transform(self, texts: list[str]) -> sp.csr_matrix:
-        return self.vectorizer.transform(texts) * np.float32(self.scale)
+    tfidf: Tfidf
+    scale: float
+    offset: int  # the view's first column in _Index.matrix
+    unseen_idf: float  # the rarest word's
 
     def query(self, text: str) -> tuple[list[int], list[float]]:
-        # Plain Python numbers throughout: numpy scalars cost a microsecond each, and a question has
-        # ~200 character n-grams (this took 0.6 ms a view with numpy, a fifth of the whole search).
-        counts = Counter(self.analyzer(text))
-        cols, vals, unseen = [], [], 0.0
-        vocabulary, idf, offset = self.vocabulary, self.idf_list, self.offset
-        for term, count in counts.items():
-            tf = 1.0 + math.log(count) if count > 1 else 1.0
-            col = vocabulary.get(term)
-            if col is None:
-                unseen += (tf * self.unseen_idf) ** 2
-            else:
-                cols.append(col + offset)
-                vals.append(tf * idf[col])
-        norm = math.sqrt(math.fsum(v * v for v in vals) + unseen)
-        if not norm:
-            return [], []
-        factor = self.scale / norm
-        return cols, [v * factor for v in vals]
+        cols, vals = self.tfidf.weigh(text, unseen_idf=self.unseen_idf)
+        offset, scale = self.offset, self.scale
+        return [c + offset for c in cols], [v * scale for v in vals]
 
 
 @dataclass(frozen=True)
 class _Index:
-    """Everything a search reads; built whole by fit() and swapped in, never mutated afterwards."""
+    """Everything a search reads; built whole by the fitting child and swapped in, never mutated afterwards."""
 
     views: tuple[_View, ...]
-    matrix: sp.csr_matrix  # (phrasings, features of all views), rows grouped by FAQ
+    # (phrasings, features of all views), rows grouped by FAQ; None when the sentence model scores
+    matrix: Columns | None
     phrasings: tuple[str, ...]
     faq_ids: tuple[FaqId, ...]  # one per group, in first-seen order
     group_starts: np.ndarray  # row where each FAQ's phrasings begin
     group_ends: np.ndarray
-    centroids: sp.csr_matrix  # (FAQs, features): all of one FAQ's phrasings as one document
+    centroids: Columns | None  # (FAQs, features): all of one FAQ's phrasings as one document
     semantic: _Semantic | None = None
-    # (features, FAQs) SVM weights and (FAQs,) biases; empty when there is only one FAQ
-    weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
-    bias: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # the SVM over the TF-IDF features, one class per FAQ (float32 weights); None with one FAQ
+    classifier: Linear | None = None
 
 
 @dataclass(frozen=True)
@@ -289,6 +270,28 @@ class _Semantic:
     # (FAQs, 2) mean and spread of the classifier's logit for each FAQ over the FAQ's own phrasings:
     # what "this FAQ's own" looks like for this FAQ and this model (see _typicality).
     own_logit: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.float32))
+
+
+@dataclass(frozen=True)
+class FitRequest:
+    """What the fitting child needs, sent as a pickle: plain data only."""
+
+    groups: dict[Hashable, list[tuple[str, str]]]  # FAQ -> [(phrasing, normalised)], in first-seen order
+    # (phrasings, layers, 384) outputs of the sentence model for the groups' phrasings in order; None
+    # scores with TF-IDF
+    layers: np.ndarray | None
+    previous: tuple[tuple[FaqId, ...], _Semantic] | None = None  # an earlier index to warm-start from
+    folds: int = 0  # > 0: calibrate the index of these phrasings with this many folds, instead of fitting
+
+
+def group_phrasings(phrasings: Iterable[tuple[FaqId, str]]) -> dict[Hashable, list[tuple[str, str]]]:
+    """FAQ -> [(phrasing, normalised)], FAQs in first-seen order; phrasings with no words left out."""
+    groups: dict[Hashable, list[tuple[str, str]]] = {}
+    for faq_id, text in phrasings:
+        cleaned = normalize(text or "")
+        if cleaned:
+            groups.setdefault(faq_id, []).append((text.strip(), cleaned))
+    return groups
 
 
 class FaqMatcher:
@@ -333,21 +336,28 @@ class FaqMatcher:
 
     def fit(self, phrasings: Iterable[tuple[FaqId, str]], previous: FaqMatcher | None = None) -> FaqMatcher:
         """Replace the whole index with these phrasings. Searches running meanwhile see the old one.
+        Raises child.FitFailed (the old index stays).
 
         `previous`: a matcher fitted on an earlier version of the same KB; its classifier's weights
         start this one's (FAQs and words it knew keep their weights, new ones start at zero), so an
-        edit to a large KB is refitted in a few iterations instead of from scratch."""
-        groups: dict[Hashable, list[tuple[str, str]]] = {}
-        for faq_id, text in phrasings:
-            cleaned = normalize(text or "")
-            if cleaned:
-                groups.setdefault(faq_id, []).append((text.strip(), cleaned))
+        edit to a large KB is refitted in a few iterations instead of from scratch.
+
+        Under gevent, call it on the loop (not through off_the_loop): the sentence model runs off the
+        loop here, and waiting for the child is cooperative."""
+        groups = group_phrasings(phrasings)
+        old = previous._index if previous is not None else None
+        warm = (old.faq_ids, old.semantic) if old is not None and old.semantic is not None else None
         with self._fit_lock:
-            index = _build_index(groups, classifier=not self.embeddings) if groups else None
-            if index is not None and self.embeddings:
-                index = _with_semantic(index, _get_encoder(), previous._index if previous is not None else None)
+            index = None
+            if groups:
+                request = FitRequest(groups, self._layers([p for rows in groups.values() for p, _ in rows]), warm)
+                index = child.run(FITTING, request, FIT_TIMEOUT_SECONDS)
             self._index = index
         return self
+
+    def _layers(self, phrasings: list[str]) -> np.ndarray | None:
+        """The sentence model's outputs for stored phrasings (cached by text), None without the model."""
+        return off_the_loop(_get_encoder().encode, phrasings) if self.embeddings else None
 
     def search(self, text: str, limit: int = 3) -> list[Match]:
         """The best phrasing of each of the `limit` closest FAQs, best first."""
@@ -358,97 +368,25 @@ class FaqMatcher:
             matches[0] = replace(matches[0], confidence=confidence, coverage=coverage)
         return matches
 
-    def _rank(self, text: str, limit: int, cache: bool = False) -> tuple[list[Match], list[float]]:
+    def _rank(self, text: str, limit: int) -> tuple[list[Match], list[float]]:
         """search() without the calibration: the matches, and the numbers the calibration reads."""
-        index = self._index  # one read: a concurrent fit() cannot mix two indexes in one search
-        cleaned = normalize(text or "")
-        if index is None or not cleaned or limit < 1:
-            return [], []
-        if index.semantic is not None:
-            return self._search_semantic(index, text.strip(), cleaned, limit, cache)
-        cols, vals = _tfidf_query(index, cleaned)
-        query = np.zeros(index.matrix.shape[1], dtype=np.float32)
-        query[cols] = vals
-        scores = index.matrix @ query
-        np.clip(scores, 0.0, 1.0, out=scores)  # float rounding can land a hair outside [0, 1]
-        closest = np.maximum.reduceat(scores, index.group_starts)
-        per_faq = (1 - CENTROID_WEIGHT) * closest + CENTROID_WEIGHT * np.clip(index.centroids @ query, 0.0, 1.0)
-        similarity = per_faq
-        if index.weights.size:
-            logits = (np.asarray(vals, dtype=np.float32) @ index.weights[cols] + index.bias) / CLASSIFIER_TEMPERATURE
-            prob = np.exp(logits - logits.max())
-            prob /= prob.sum()
-            # A boost of the similarity, never a score of its own: with few FAQs even an unrelated
-            # question gets a high probability for one of them (at least 1/FAQs).
-            per_faq = per_faq * (1 + CLASSIFIER_WEIGHT * prob) / (1 + CLASSIFIER_WEIGHT)
-            top_logit = float(logits.max()) * CLASSIFIER_TEMPERATURE
-        else:
-            prob, top_logit = similarity, 0.0
-        if limit < len(per_faq):
-            top = np.argpartition(-per_faq, limit - 1)[:limit]
-        else:
-            top = np.arange(len(per_faq))
-        # Stable order: equal scores keep the FAQs' insertion order.
-        top = top[np.lexsort((top, -per_faq[top]))]
-        matches = []
-        for group in top:
-            start, end = index.group_starts[group], index.group_ends[group]
-            best_row = start + int(np.argmax(scores[start:end]))
-            matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group])))
-        return [m for m in matches if m.score > 0], _features(per_faq, prob, similarity, closest, top_logit)
-
-    def _search_semantic(self, index: _Index, text: str, cleaned: str, limit: int,
-                         cache: bool = False) -> tuple[list[Match], list[float]]:
-        sem = index.semantic
-        layers = _get_encoder().encode([text], cache=cache)[0]
-        query = layers[-1]
-        sims = np.clip(sem.vectors @ query, 0.0, 1.0)
-        padded = np.where(sem.neighbours >= 0, sims[sem.neighbours], 0.0)
-        k = min(EMBEDDING_NEIGHBOURS, padded.shape[1])
-        counts = np.minimum((sem.neighbours >= 0).sum(axis=1), k)
-        nearest = -np.partition(-padded, k - 1, axis=1)[:, :k].sum(axis=1) / counts
-        similarity = 0.5 * nearest + 0.5 * np.clip(sem.centroids @ query, 0.0, 1.0)
-        if sem.dense_weights.size:
-            logits = _dense_features(layers[None])[0] @ sem.dense_weights + sem.bias
-            top_logit = float(logits.max())
-            prob = np.exp(logits - top_logit)
-            prob /= prob.sum()
-        else:  # one FAQ: a probability of 1 would say nothing, so similarity decides alone
-            prob, top_logit, logits = similarity, 0.0, None
-        per_faq = EMBEDDING_PROBABILITY_WEIGHT * prob + (1 - EMBEDDING_PROBABILITY_WEIGHT) * similarity
-        # A question that is one of an FAQ's phrasings in other words' clothing (case, punctuation, a
-        # typo) is that FAQ, however few phrasings it has: a new FAQ's probability is still small.
-        closest = np.maximum.reduceat(sims, index.group_starts)
-        per_faq = np.maximum(per_faq, np.where(closest >= NEAR_DUPLICATE, closest, 0.0))
-        top = np.argsort(-per_faq, kind="stable")[:limit]
-        matches = []
-        for group in top:
-            start, end = index.group_starts[group], index.group_ends[group]
-            best_row = start + int(np.argmax(sims[start:end]))
-            matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group]),
-                                 near_duplicate=bool(closest[group] >= NEAR_DUPLICATE)))
-        features = _features(per_faq, prob, similarity, closest, top_logit)
-        features += _typicality(index, int(top[0]), sims, logits, prob)
-        return [m for m in matches if m.score > 0], features
+        # Customers' questions are not cached: they rarely repeat.
+        return rank(self._index, text, limit, lambda t: _get_encoder().encode([t], cache=False)[0])
 
     def calibrate(self, folds: int = calibration_.FOLDS) -> calibration_.Calibration | None:
         """Choose this KB's thresholds by cross-validation over its own phrasings (see calibration.py)
-        and use them from now on; None (fixed thresholds stay) when the KB is too small to tell."""
-        index = self._index
+        and use them from now on; None (fixed thresholds stay) when the KB is too small to tell. The
+        folds are fitted and searched in the fitting child, with this module's search. Raises
+        child.FitFailed. Call it as fit()."""
+        index = self._index  # one read: a concurrent fit() cannot mix two indexes
         if index is None:
             return None
-        groups = [(faq_id, index.phrasings[a:b]) for faq_id, a, b in
-                  zip(index.faq_ids, index.group_starts, index.group_ends)]
-        if len(groups) < calibration_.MIN_FAQS or len(index.phrasings) < calibration_.MIN_PHRASINGS:
+        if len(index.faq_ids) < calibration_.MIN_FAQS or len(index.phrasings) < calibration_.MIN_PHRASINGS:
             return None
-
-        def fit(pairs):
-            fold = FaqMatcher(self.answer_threshold, self.choose_threshold, self.margin,
-                              embeddings=self.embeddings).fit(pairs)
-            return lambda text: fold._rank(text, 3, cache=True)
-
-        outcomes, unmatched = calibration_.held_out_searches(groups, fit, folds=folds)
-        result = calibration_.calibrate(outcomes, unmatched=unmatched)
+        groups = {faq_id: [(p, normalize(p)) for p in index.phrasings[a:b]]
+                  for faq_id, a, b in zip(index.faq_ids, index.group_starts, index.group_ends)}
+        layers = self._layers(list(index.phrasings)) if index.semantic is not None else None
+        result = child.run(FITTING, FitRequest(groups, layers, folds=folds), FIT_TIMEOUT_SECONDS)
         if result is not None:
             self.calibration = result
         return result
@@ -523,68 +461,77 @@ def _typicality(index: _Index, best: int, sims: np.ndarray, logits: np.ndarray |
     return [near_logit, agreement, entropy]
 
 
-def _own_spread(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """(groups, 2): each group's mean and spread of `values`. The spread is shrunk towards the pooled
-    one by SPREAD_PRIOR phrasings' worth, so an FAQ of one or two phrasings gets no spread of ~0."""
-    sizes = (ends - starts).astype(np.float64)
-    values = values.astype(np.float64)
-    mean = np.add.reduceat(values, starts) / sizes
-    squares = np.add.reduceat(values ** 2, starts) / sizes
-    var = np.maximum(squares - mean ** 2, 0.0)
-    pooled = float(np.average(var, weights=sizes))
-    spread = np.sqrt((sizes * var + SPREAD_PRIOR * pooled) / (sizes + SPREAD_PRIOR))
-    return np.stack([mean, np.maximum(spread, 1e-3)], axis=1).astype(np.float32)
+def rank(index: _Index | None, text: str, limit: int,
+         layers_of: Callable[[str], np.ndarray]) -> tuple[list[Match], list[float]]:
+    """The matches of `index` for `text`, and the numbers the calibration reads: the one search, in the
+    worker and in the fitting child's held-out searches alike. `layers_of(text)`: the sentence model's
+    outputs for a text, asked only when the sentence model scores."""
+    cleaned = normalize(text or "")
+    if index is None or not cleaned or limit < 1:
+        return [], []
+    if index.semantic is not None:
+        return _rank_semantic(index, layers_of(text.strip()), limit)
+    cols, vals = _tfidf_query(index, cleaned)
+    scores = index.matrix.dot(cols, vals)
+    np.clip(scores, 0.0, 1.0, out=scores)  # float rounding can land a hair outside [0, 1]
+    closest = np.maximum.reduceat(scores, index.group_starts)
+    per_faq = (1 - CENTROID_WEIGHT) * closest + CENTROID_WEIGHT * np.clip(index.centroids.dot(cols, vals), 0.0, 1.0)
+    similarity = per_faq
+    if index.classifier is not None:
+        logits = index.classifier.decision(cols, vals) / CLASSIFIER_TEMPERATURE
+        prob = np.exp(logits - logits.max())
+        prob /= prob.sum()
+        # A boost of the similarity, never a score of its own: with few FAQs even an unrelated
+        # question gets a high probability for one of them (at least 1/FAQs).
+        per_faq = per_faq * (1 + CLASSIFIER_WEIGHT * prob) / (1 + CLASSIFIER_WEIGHT)
+        top_logit = float(logits.max()) * CLASSIFIER_TEMPERATURE
+    else:
+        prob, top_logit = similarity, 0.0
+    if limit < len(per_faq):
+        top = np.argpartition(-per_faq, limit - 1)[:limit]
+    else:
+        top = np.arange(len(per_faq))
+    # Stable order: equal scores keep the FAQs' insertion order.
+    top = top[np.lexsort((top, -per_faq[top]))]
+    matches = []
+    for group in top:
+        start, end = index.group_starts[group], index.group_ends[group]
+        best_row = start + int(np.argmax(scores[start:end]))
+        matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group])))
+    return [m for m in matches if m.score > 0], _features(per_faq, prob, similarity, closest, top_logit)
 
 
-def _build_index(groups: dict[Hashable, list[tuple[str, str]]], classifier: bool = True) -> _Index:
-    originals, cleaned, starts = [], [], []
-    for rows in groups.values():
-        starts.append(len(cleaned))
-        for original, clean in rows:
-            originals.append(original)
-            cleaned.append(clean)
-    views: list[_View] = []
-    offset = 0
-    specs = [
-        (TfidfVectorizer(analyzer=_word_terms, sublinear_tf=True, dtype=np.float32), WORD_WEIGHT),
-        (TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), lowercase=False, sublinear_tf=True,
-                         dtype=np.float32), 1 - WORD_WEIGHT),
-    ]
-    for vectorizer, weight in specs:
-        try:
-            view = _View(vectorizer, cleaned, weight, offset)
-        except ValueError:  # empty vocabulary, e.g. every phrasing is only stop words
-            continue
-        views.append(view)
-        offset += view.matrix.shape[1]
-    matrix = sp.hstack([v.matrix * np.float32(v.scale) for v in views], format="csr")
-    starts_arr = np.array(starts)
-    ends = np.append(starts_arr[1:], len(cleaned))
-    docs = [" ".join(cleaned[a:b]) for a, b in zip(starts_arr, ends)]
-    centroids = sp.hstack([v.transform(docs) for v in views], format="csr")
-    sizes = ends - starts_arr
-    if classifier:
-        weights, bias = _train_classifier(matrix, sizes)
-    else:  # the embedding scoring has its own classifier
-        weights, bias = np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32)
-    return _Index(tuple(views), matrix, tuple(originals), tuple(groups), starts_arr, ends, centroids,
-                  weights=weights, bias=bias)
-
-
-def _train_classifier(matrix: sp.csr_matrix, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One-vs-rest linear SVM over the index rows, one class per FAQ: (features, FAQs) weights and biases."""
-    if len(sizes) < 2:  # one FAQ: nothing to tell apart, similarity decides alone
-        return np.zeros((0, 0), dtype=np.float32), np.zeros(0, dtype=np.float32)
-    labels = np.repeat(np.arange(len(sizes)), sizes)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)  # a not quite converged SVM still ranks well
-        model = LinearSVC(C=CLASSIFIER_C, random_state=0).fit(matrix, labels)
-    weights = model.coef_.T.astype(np.float32)
-    bias = model.intercept_.astype(np.float32)
-    if len(sizes) == 2:  # binary SVM keeps one row: class 1 against class 0
-        weights = np.hstack([-weights / 2, weights / 2])
-        bias = np.array([-bias[0] / 2, bias[0] / 2], dtype=np.float32)
-    return np.ascontiguousarray(weights), bias
+def _rank_semantic(index: _Index, layers: np.ndarray, limit: int) -> tuple[list[Match], list[float]]:
+    sem = index.semantic
+    query = layers[-1]
+    sims = np.clip(sem.vectors @ query, 0.0, 1.0)
+    padded = np.where(sem.neighbours >= 0, sims[sem.neighbours], 0.0)
+    k = min(EMBEDDING_NEIGHBOURS, padded.shape[1])
+    counts = np.minimum((sem.neighbours >= 0).sum(axis=1), k)
+    nearest = -np.partition(-padded, k - 1, axis=1)[:, :k].sum(axis=1) / counts
+    similarity = 0.5 * nearest + 0.5 * np.clip(sem.centroids @ query, 0.0, 1.0)
+    if sem.dense_weights.size:
+        logits = _dense_features(layers[None])[0] @ sem.dense_weights + sem.bias
+        top_logit = float(logits.max())
+        prob = np.exp(logits - top_logit)
+        prob /= prob.sum()
+    else:  # one FAQ: a probability of 1 would say nothing, so similarity decides alone
+        prob, top_logit, logits = similarity, 0.0, None
+    per_faq = EMBEDDING_PROBABILITY_WEIGHT * prob + (1 - EMBEDDING_PROBABILITY_WEIGHT) * similarity
+    # A question that is one of an FAQ's phrasings in other words' clothing (case, punctuation, a
+    # typo) is that FAQ, however few phrasings it has: a new FAQ's probability is still small.
+    closest = np.maximum.reduceat(sims, index.group_starts)
+    per_faq = np.maximum(per_faq, np.where(closest >= NEAR_DUPLICATE, closest, 0.0))
+    top = np.argsort(-per_faq, kind="stable")[:limit]
+    matches = []
+    for group in top:
+        start, end = index.group_starts[group], index.group_ends[group]
+        best_row = start + int(np.argmax(sims[start:end]))
+        matches.append(Match(index.faq_ids[group], index.phrasings[best_row], float(per_faq[group]),
+                             near_duplicate=bool(closest[group] >= NEAR_DUPLICATE)))
+    features = _features(per_faq, prob, similarity, closest, top_logit)
+    features += _typicality(index, int(top[0]), sims, logits, prob)
+    return [m for m in matches if m.score > 0], features
 
 
 def _tfidf_query(index: _Index, cleaned: str) -> tuple[list[int], list[float]]:
@@ -598,12 +545,6 @@ def _tfidf_query(index: _Index, cleaned: str) -> tuple[list[int], list[float]]:
     return cols, vals
 
 
-def _regularisation(sizes: np.ndarray) -> float:
-    """The classifier's C, in proportion to the phrasings per FAQ: scikit-learn sums the loss over the
-    phrasings, so a fixed C would make a KB of 3 phrasings an FAQ timid and one of 100 overconfident."""
-    return float(np.clip(EMBEDDING_C_PER_PHRASING * sizes.mean(), 0.1, 100.0))
-
-
 def _dense_features(layers: np.ndarray) -> np.ndarray:
     """(texts, layers, 384) unit vectors as one row per text, scaled so the row has length
     EMBEDDING_FEATURE_WEIGHT (the TF-IDF part of a row has length 1)."""
@@ -611,66 +552,7 @@ def _dense_features(layers: np.ndarray) -> np.ndarray:
     return layers.reshape(len(layers), -1) * scale
 
 
-def _with_semantic(index: _Index, encoder: sentence_encoder.SentenceEncoder, previous: _Index | None = None) -> _Index:
-    layers = encoder.encode(list(index.phrasings))
-    vectors = np.ascontiguousarray(layers[:, -1])
-    sizes = index.group_ends - index.group_starts
-    neighbours = np.full((len(sizes), int(sizes.max())), -1, dtype=np.int64)
-    centroids = np.zeros((len(sizes), vectors.shape[1]), dtype=np.float32)
-    for group, (start, end) in enumerate(zip(index.group_starts, index.group_ends)):
-        neighbours[group, : end - start] = np.arange(start, end)
-        centroid = vectors[start:end].sum(axis=0)
-        centroids[group] = centroid / max(float(np.linalg.norm(centroid)), 1e-12)
-    dense = np.zeros((0, 0), dtype=np.float32)
-    bias = np.zeros(0, dtype=np.float32)
-    if len(sizes) > 1:
-        features = _dense_features(layers)
-        labels = np.repeat(np.arange(len(sizes)), sizes)
-        start = _starting_weights(previous, index, features.shape[1])
-        model = LogisticRegression(C=_regularisation(sizes), class_weight="balanced", warm_start=start is not None,
-                                   max_iter=EMBEDDING_MAX_ITER if start is None else EMBEDDING_WARM_MAX_ITER)
-        if start is not None:
-            model.coef_, model.intercept_ = start
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(features, labels)
-        weights = model.coef_.T.astype(np.float32)
-        bias = model.intercept_.astype(np.float32)
-        if len(sizes) == 2:  # binary LR keeps one row: class 1 against class 0
-            weights = np.hstack([-weights / 2, weights / 2])
-            bias = np.array([-bias[0] / 2, bias[0] / 2], dtype=np.float32)
-        dense = np.ascontiguousarray(weights)
-    starts, ends = index.group_starts, index.group_ends
-    if dense.size:
-        # One FAQ's column at a time: the whole (phrasings, FAQs) product would be FAQs times the work.
-        own = np.concatenate([features[a:b] @ dense[:, g] + bias[g] for g, (a, b) in enumerate(zip(starts, ends))])
-        own_logit = _own_spread(own, starts, ends)
-    else:
-        own_logit = np.tile(np.array([0.0, 1.0], dtype=np.float32), (len(sizes), 1))
-    return _Index(index.views, index.matrix, index.phrasings, index.faq_ids, index.group_starts,
-                  index.group_ends, index.centroids,
-                  _Semantic(vectors, centroids, neighbours, dense, bias, own_logit))
-
-
-def _starting_weights(previous: _Index | None, index: _Index, dense: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The previous classifier's weights laid out for this index, (FAQs, features) and (FAQs,), or
-    None when there is nothing to start from. FAQs both indexes know keep their weights; new ones
-    start at zero."""
-    sem = previous.semantic if previous is not None else None
-    if sem is None or sem.dense_weights.shape[0] != dense or len(previous.faq_ids) < 3 or len(index.faq_ids) < 3:
-        return None  # binary and one-FAQ classifiers are stored differently; they fit in no time anyway
-    old_class = {faq_id: n for n, faq_id in enumerate(previous.faq_ids)}
-    new_cols = [n for n, faq_id in enumerate(index.faq_ids) if faq_id in old_class]
-    if not new_cols:
-        return None
-    old_cols = [old_class[index.faq_ids[n]] for n in new_cols]
-    weights = np.zeros((dense, len(index.faq_ids)), dtype=np.float64)
-    weights[:, new_cols] = sem.dense_weights[:, old_cols]
-    bias = np.zeros(len(index.faq_ids), dtype=np.float64)
-    bias[new_cols] = sem.bias[old_cols]
-    return weights.T.copy(), bias
-
-
 def _word_terms(text: str) -> list[str]:
     tokens = _word_tokens(text)
     return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+

@@ -30,7 +30,6 @@ import unicodedata
 from pathlib import Path
 
 import numpy as np
-from scipy.special import erf
 from threadpoolctl import threadpool_limits
 
 from handoff.knowledge import encoder_graph
@@ -267,7 +266,7 @@ class SentenceEncoder:
             context = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(n, width, self.dimension)
             x = self._norm(x + context @ out_w + out_b, ln1)
             hidden = x @ in_w + in_b
-            hidden = 0.5 * hidden * (1.0 + erf(hidden * np.float32(0.7071067811865476)))  # exact GELU
+            hidden = 0.5 * hidden * (1.0 + _erf(hidden * np.float32(0.7071067811865476)))  # exact GELU
             x = self._norm(x + hidden @ ff_w + ff_b, ln2)
             if number in FEATURE_LAYERS:
                 states.append(x)
@@ -278,6 +277,35 @@ class SentenceEncoder:
         centered = x - mean
         var = (centered * centered).mean(axis=-1, keepdims=True)
         return centered / np.sqrt(var + np.float32(self.eps)) * params[0] + params[1]
+
+
+# Cephes' rational approximations of erf (|x| <= 1) and erfc (above), as scipy.special.erf computes them,
+# here in numpy so the worker needs no scipy (+5 MB, and it pulls scipy's core in). Within 2 ulps of
+# math.erf in float64, and equal to scipy's erf on float32 input (tests/handoff/knowledge/test_sentence_encoder.py).
+_ERF_T = (9.60497373987051638749E0, 9.00260197203842689217E1, 2.23200534594684319226E3, 7.00332514112805075473E3,
+          5.55923013010394962768E4)
+_ERF_U = (1.0, 3.35617141647503099647E1, 5.21357949780152679795E2, 4.59432382970980127987E3,
+          2.26290000613890934246E4, 4.92673942608635921086E4)
+_ERFC_P = (2.46196981473530512524E-10, 5.64189564831068821977E-1, 7.46321056442269912687E0, 4.86371970985681366614E1,
+           1.96520832956077098242E2, 5.26445194995477358631E2, 9.34528527171957607540E2, 1.02755188689515710272E3,
+           5.57535335369399327526E2)
+_ERFC_Q = (1.0, 1.32281951154744992508E1, 8.67072140885989742329E1, 3.54937778887819891062E2,
+           9.75708501743205489753E2, 1.82390916687909736289E3, 2.24633760818710981792E3, 1.65666309194161350182E3,
+           5.57535340817727675546E2)
+_ERFC_R = (5.64189583547755073984E-1, 1.27536670759978104416E0, 5.01905042251180477414E0, 6.16021097993053585195E0,
+           7.40974269950448939160E0, 2.97886665372100240670E0)
+_ERFC_S = (1.0, 2.26052863220117276590E0, 9.39603524938001434673E0, 1.20489539808096656605E1,
+           1.70814450747565897222E1, 9.60896809063285878198E0, 3.36907645100081516050E0)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf, elementwise, in the input's dtype (computed in float64)."""
+    x64 = np.asarray(x, dtype=np.float64)
+    a = np.minimum(np.abs(x64), 30.0)  # erfc is 0 in float64 long before 30
+    near = x64 * np.polyval(_ERF_T, x64 * x64) / np.polyval(_ERF_U, x64 * x64)
+    tail = np.exp(-a * a) * np.where(a < 8.0, np.polyval(_ERFC_P, a) / np.polyval(_ERFC_Q, a),
+                                     np.polyval(_ERFC_R, a) / np.polyval(_ERFC_S, a))
+    return np.where(a <= 1.0, near, np.copysign(1.0 - tail, x64)).astype(np.asarray(x).dtype, copy=False)
 
 
 _encoder: SentenceEncoder | None = None

@@ -7,8 +7,9 @@ corrections (each held-out fold predicted by a model that never saw it), it is r
 cues were on the same items, and only from MIN_CORRECTIONS on: below that an accuracy is noise.
 
 Every serving process trains its own from the database, at start and when corrections come in (the
-scheduler's job, the fit off the loop): nothing is pickled, so nothing is ever unpickled.
-scikit-learn is imported only when there is enough to train on.
+scheduler's job). The fit runs in a child process (triage_fit.py, scikit-learn), only when there is
+enough to train on, and hands back numpy models (handoff/vectors) that predict here; nothing is stored,
+so nothing is ever unpickled from disk.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 
 from handoff.db import session_scope
 from handoff.models import TriageCorrection, utcnow
-from handoff.realtime import off_the_loop
+from handoff.vectors import child
 
 log = logging.getLogger("careregistry.routing")
 TARGETS = ("priority", "category")
@@ -29,6 +30,9 @@ MIN_CORRECTIONS = 30
 FOLDS = 5
 RETRAIN_AFTER = 20  # new corrections that make the next check retrain at once (else hourly)
 RETRAIN_EVERY_S = 3600
+FITTING = "handoff.routing.triage_fit"  # the child process's module
+# Cross-validating thousands of corrections takes seconds; a child taking this long is stuck.
+FIT_TIMEOUT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class Verdict:
     model_accuracy: float | None = None
     cue_accuracy: float | None = None
     in_charge: bool = False
-    pipeline: object = None
+    model: object = None  # predict(texts) -> labels: a vectors.text_classifier.TextClassifier or a Constant
 
 
 @dataclass
@@ -62,8 +66,8 @@ class State:
         """target -> (label, reason) for each target the model is in charge of."""
         found = {}
         for target, verdict in self.verdicts.items():
-            if verdict.in_charge and verdict.pipeline is not None:
-                label = verdict.pipeline.predict([features(text, cue_priority, cue_category)])[0]
+            if verdict.in_charge and verdict.model is not None:
+                label = verdict.model.predict([features(text, cue_priority, cue_category)])[0]
                 found[target] = (str(label), f"the team's model, learned from {verdict.examples} corrections")
         return found
 
@@ -94,19 +98,8 @@ def features(text: str, cue_priority: str, cue_category: str | None) -> str:
     return f"{text}\n__cue_p_{cue_priority} __cue_c_{cue_category or 'none'}"
 
 
-def _pipeline():
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    return make_pipeline(
-        make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
-                   TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
-        LogisticRegression(C=10.0, max_iter=2000))
-
-
-class _Constant:
-    """What a fold whose training part holds one label predicts (logistic regression needs two)."""
+class Constant:
+    """What a training set holding one label predicts (logistic regression needs two)."""
 
     def __init__(self, label):
         self.label = label
@@ -115,39 +108,13 @@ class _Constant:
         return [self.label] * len(texts)
 
 
-def _fit(xs: list[str], ys: list[str]):
-    if len(set(ys)) < 2:
-        return _Constant(ys[0])
-    return _pipeline().fit(xs, ys)
-
-
-def evaluate(examples: list[Example], target: str, folds: int = FOLDS, minimum: int | None = None) -> Verdict:
-    """Cross-validate the model on `examples` for one target and compare it with the cues, item by item."""
-    rows = [e for e in examples if getattr(e, target) is not None]
-    verdict = Verdict(examples=len(rows))
-    if len(rows) < (MIN_CORRECTIONS if minimum is None else minimum):
-        return verdict
-    import numpy as np
-    from sklearn.model_selection import KFold
-
-    xs = [features(e.text, e.cue_priority, e.cue_category) for e in rows]
-    ys = [getattr(e, target) for e in rows]
-    cues = [e.cue_priority if target == "priority" else e.cue_category for e in rows]
-    right = 0
-    for train, test in KFold(n_splits=min(folds, len(rows)), shuffle=True, random_state=0).split(xs):
-        model = _fit([xs[i] for i in train], [ys[i] for i in train])
-        predicted = model.predict([xs[i] for i in test])
-        right += int(np.sum(np.asarray(predicted) == np.asarray([ys[i] for i in test])))
-    verdict.model_accuracy = right / len(rows)
-    verdict.cue_accuracy = sum(c == y for c, y in zip(cues, ys)) / len(rows)
-    verdict.in_charge = verdict.model_accuracy > verdict.cue_accuracy
-    if verdict.in_charge:
-        verdict.pipeline = _fit(xs, ys)
-    return verdict
-
-
 def train(examples: list[Example]) -> dict[str, Verdict]:
-    return {target: evaluate(examples, target) for target in TARGETS}
+    """A Verdict per target; fitted in the child process when a target has MIN_CORRECTIONS. Raises
+    child.FitFailed."""
+    counts = {t: sum(getattr(e, t) is not None for e in examples) for t in TARGETS}
+    if max(counts.values()) < MIN_CORRECTIONS:  # only counts: no child needed
+        return {t: Verdict(examples=n) for t, n in counts.items()}
+    return child.run(FITTING, (examples, MIN_CORRECTIONS), FIT_TIMEOUT_SECONDS)
 
 
 def examples_from(rows) -> list[Example]:
@@ -172,7 +139,12 @@ def refresh(force: bool = False) -> State:
             return state
         examples = examples_from(s.scalars(select(TriageCorrection).order_by(TriageCorrection.id)))
     with _lock:
-        verdicts = off_the_loop(train, examples)  # below MIN_CORRECTIONS only counts (no scikit-learn)
+        try:
+            verdicts = train(examples)  # in a child process; the loop serves meanwhile
+        except child.FitFailed as exc:
+            log.error("triage model training failed corrections=%s %s fix=%r; the previous model stays, "
+                      "retried on the next run", count, exc.cause, exc.fix)
+            return current
         current = State(trained_at=utcnow(), corrections=count, last_at=last_at, verdicts=verdicts)
     if count >= MIN_CORRECTIONS:
         log.info("triage model trained corrections=%s %s", count, " ".join(

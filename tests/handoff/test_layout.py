@@ -17,8 +17,8 @@ ROOT = Path(handoff.__file__).resolve().parent
 GROUND = {"__init__", "config", "db", "models", "errors", "realtime"}
 # Who may import whom: a package imports the ground and packages of a lower rank, never its own rank's
 # neighbours or anything above. The app factory (handoff/__init__.py) wires everything together.
-RANK = {"mail": 1, "routing": 1, "knowledge": 2, "tickets": 2, "chat": 3, "inbound": 3, "people": 4, "views": 5,
-        "ops": 6}
+RANK = {"vectors": 0, "mail": 1, "routing": 1, "knowledge": 2, "tickets": 2, "chat": 3, "inbound": 3, "people": 4,
+        "views": 5, "ops": 6}
 
 
 def _modules():

@@ -66,6 +66,24 @@ def test_a_failed_refit_keeps_answering_from_the_previous_index(seeded, monkeypa
     assert len(calls) == 1  # not retried on every question
 
 
+def test_a_failed_fitting_child_keeps_the_previous_index_and_the_log_says_why_and_what_to_do(seeded, monkeypatch,
+                                                                                           caplog):
+    index = KnowledgeIndex(wait=5)
+    before = index.search("How long does a refund take?")
+    assert before["decision"] == "answer"
+    monkeypatch.setattr("handoff.knowledge.matcher.FITTING", "handoff.no_such_module")
+    faqs.create_faq("Parrots are welcome.", "orders", ["Can I bring my parrot to the shop?"])
+    with caplog.at_level("ERROR", logger="careregistry.knowledge"):
+        assert index.search("How long does a refund take?") == before
+        for _ in range(300):  # a loaded machine may take longer than the search's wait to start the child
+            if "faq index rebuild failed" in caplog.text:
+                break
+            threading.Event().wait(0.1)
+        assert index.search("How long does a refund take?") == before
+    assert "cause=exit module=handoff.no_such_module" in caplog.text
+    assert "No module named handoff.no_such_module" in caplog.text and "fix=" in caplog.text
+
+
 def test_after_a_start_a_large_kb_answers_with_tfidf_until_its_embeddings_are_ready(seeded, monkeypatch):
     if not FaqMatcher().embeddings:
         pytest.skip("sentence model package not installed (requirements/model.lock)")

@@ -7,8 +7,6 @@ from handoff.knowledge.matcher import (
     DEFAULT_ANSWER_THRESHOLD,
     FaqMatcher,
     Match,
-    _own_spread,
-    _starting_weights,
     embedding_model_installed,
 )
 from handoff.ops.cli import SEED
@@ -232,21 +230,6 @@ def test_a_refit_from_the_previous_version_answers_like_a_fresh_fit():
 
 
 @needs_model
-def test_the_starting_weights_keep_what_both_versions_know():
-    before = FaqMatcher(embeddings=True).fit(PHRASINGS)
-    after = FaqMatcher(embeddings=True).fit([p for p in PHRASINGS if p[0] != 5] + [(6, "do you ship to canada"),
-                                                                                   (6, "deliver abroad")])
-    old, new = before._index, after._index
-    dense = old.semantic.dense_weights.shape[0]
-    weights, bias = _starting_weights(old, new, dense)
-    assert weights.shape == (len(new.faq_ids), dense)
-    kept, added = new.faq_ids.index(2), new.faq_ids.index(6)
-    assert np.allclose(weights[kept, :dense], old.semantic.dense_weights[:, old.faq_ids.index(2)])
-    assert bias[kept] == pytest.approx(old.semantic.bias[old.faq_ids.index(2)])
-    assert not weights[added].any() and bias[added] == 0  # a new FAQ starts from nothing
-
-
-@needs_model
 def test_the_calibration_reads_how_typical_the_question_is_of_its_best_faq():
     # After the ten numbers both scorings give: the best FAQ's logit against its own phrasings' (in
     # their spread), the share of the nearest phrasings that are the FAQ's, the top probabilities'
@@ -259,10 +242,3 @@ def test_the_calibration_reads_how_typical_the_question_is_of_its_best_faq():
     assert own[10] > unrelated[10] and paraphrase[10] > unrelated[10]
     assert own[12] < unrelated[12]
     assert 0 < own[11] <= 1  # (3-4 phrasings an FAQ here: the 10 nearest cannot tell much)
-
-
-def test_an_faqs_own_spread_leans_on_the_whole_kbs_when_it_has_few_phrasings():
-    values = np.array([1.0, 3.0, 5.0, 7.0, 2.0])  # FAQ 0: four phrasings, spread sqrt(5); FAQ 1: one
-    spread = _own_spread(values, np.array([0, 4]), np.array([4, 5]))
-    assert spread[:, 0] == pytest.approx([4.0, 2.0])
-    assert 0 < spread[1, 1] < spread[0, 1] < np.sqrt(5.0)

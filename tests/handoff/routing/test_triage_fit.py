@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from handoff.routing import triage_model
+from handoff.routing import triage_fit, triage_model
 from handoff.routing.triage_model import Example
 
 # The cues miss a danger the organisation sees every week: smoke and swollen batteries are urgent.
@@ -20,26 +20,26 @@ def _examples(n: int, label_danger_as: str = "urgent") -> list[Example]:
 
 
 def test_the_model_takes_over_when_it_beats_the_cues_on_held_out_corrections():
-    verdict = triage_model.evaluate(_examples(44), "priority")
+    verdict = triage_fit.evaluate(_examples(44), "priority")
     assert verdict.in_charge and verdict.model_accuracy > verdict.cue_accuracy
-    assert verdict.pipeline.predict([triage_model.features("thick smoke from the adapter", "normal", "technical")]) \
+    assert verdict.model.predict([triage_model.features("thick smoke from the adapter", "normal", "technical")]) \
         == ["urgent"]
 
 
 def test_the_cues_stay_in_charge_when_the_model_is_no_better():
     # Agents confirmed the cues every time: the model can at best tie, and a tie keeps the cues.
-    verdict = triage_model.evaluate(_examples(44, label_danger_as="normal"), "priority")
-    assert verdict.cue_accuracy == 1.0 and not verdict.in_charge and verdict.pipeline is None
+    verdict = triage_fit.evaluate(_examples(44, label_danger_as="normal"), "priority")
+    assert verdict.cue_accuracy == 1.0 and not verdict.in_charge and verdict.model is None
 
 
 def test_the_cues_stay_in_charge_when_the_model_is_worse():
     # Labels that follow nothing in the words: the cues' guess (normal) is right most often.
     rows = [Example(f"message number {i}", "normal", "technical", "high" if i % 5 == 0 else "normal", "technical")
             for i in range(50)]
-    verdict = triage_model.evaluate(rows, "priority")
+    verdict = triage_fit.evaluate(rows, "priority")
     assert verdict.model_accuracy <= verdict.cue_accuracy and not verdict.in_charge
 
 
 def test_too_few_corrections_never_take_over_however_good():
-    verdict = triage_model.evaluate(_examples(triage_model.MIN_CORRECTIONS - 1), "priority")
+    verdict = triage_fit.evaluate(_examples(triage_model.MIN_CORRECTIONS - 1), "priority")
     assert (verdict.in_charge, verdict.model_accuracy) == (False, None)
