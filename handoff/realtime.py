@@ -99,6 +99,13 @@ def publish_customer_presence(conversation_id: int, left_at: str | None) -> None
     socketio.emit("customer_presence", payload, to=conversation_room(conversation_id), namespace="/agent")
 
 
+def publish_place(conversation_id: int, queue: dict) -> None:
+    """A waiting customer's place in line, to their widget only (consoles read places off the queue)."""
+    payload = {"conversation_id": conversation_id, "status": "queued", "agent": None,
+               "queue": {"position": queue["position"], "estimated_wait_s": queue["estimated_wait_s"]}}
+    socketio.emit("conversation_status", payload, to=conversation_room(conversation_id), namespace="/chat")
+
+
 def publish_queue(event: dict) -> None:
     """{"conversations": the head of the queue, "total": how many wait}, to every console."""
     socketio.emit("queue", event, to="agents", namespace="/agent")

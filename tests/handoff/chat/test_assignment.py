@@ -164,3 +164,27 @@ def test_an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue_firs
     staff_view = kim.emit("open", {"conversation_id": cid})["conversation"]["messages"]
     assert any(m["internal"] and "went offline" in m["text"] for m in staff_view)
     assert not any("went offline" in t for t in chat.texts())
+
+
+def test_a_long_line_hears_its_places_the_front_at_once_the_back_now_and_then(app, monkeypatch):
+    from handoff import realtime
+    from handoff.chat import assignment
+    from handoff.routing import queue as routing_queue
+
+    line = {"ids": list(range(101, 111))}
+    monkeypatch.setattr(routing_queue, "positions", lambda s, now, online: {
+        cid: {"position": i, "estimated_wait_s": None} for i, cid in enumerate(line["ids"], start=1)})
+    told: list[tuple[int, int]] = []
+    monkeypatch.setattr(realtime, "publish_place", lambda cid, place: told.append((cid, place["position"])))
+    monkeypatch.setattr(assignment, "FRONT_OF_LINE", 3)
+    monkeypatch.setattr(assignment, "_positions_sent", {})
+
+    assert assignment.publish_positions(now=1000.0) == 10  # everyone hears their first place
+    told.clear()
+    line["ids"].pop(0)  # the first chat is taken: everyone moves up one
+    assert assignment.publish_positions(now=1001.0) == 3
+    assert told == [(102, 1), (103, 2), (104, 3)], "only the front of the line hears every move"
+    assert assignment.publish_positions(now=1002.0) == 0, "nobody hears a place they already know"
+    told.clear()
+    assert assignment.publish_positions(now=1001.0 + assignment.FAR_BACK_EVERY_SECONDS) == 6
+    assert told[0] == (105, 4) and told[-1] == (110, 9), "the back of the line catches up now and then"
