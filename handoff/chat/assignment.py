@@ -119,7 +119,8 @@ def lapse(conversation_id: int, agent_id: int, offered_at=None, *, reason: str =
             s.execute(update(Agent).where(Agent.id == agent_id).values(presence="away"))
     log.info("chat offer withdrawn conversation=%s agent=%s reason=%s", conversation_id, agent_id, reason)
     realtime.publish_offer_withdrawn(agent_id, conversation_id, reason)
-    if reason == "timeout":
+    if reason == "timeout":  # away now, so any other chat offered to them goes back to the queue too
+        withdraw_offers_of(agent_id, reason="agent away")
         realtime.publish_presence(agent_id, "away", "You missed a chat, so we set you away. "
                                                    "Set yourself online to get chats again.")
     return True

@@ -188,3 +188,31 @@ def test_a_long_line_hears_its_places_the_front_at_once_the_back_now_and_then(ap
     told.clear()
     assert assignment.publish_positions(now=1001.0 + assignment.FAR_BACK_EVERY_SECONDS) == 6
     assert told[0] == (105, 4) and told[-1] == (110, 9), "the back of the line catches up now and then"
+
+
+def test_an_agent_set_away_for_a_missed_offer_keeps_none_of_their_other_offers(app, make_agent):
+    from sqlalchemy import select
+
+    from handoff.chat import assignment, conversations
+    from handoff.models import Conversation
+    from handoff.people import agents
+    from handoff.routing import presence
+
+    sam = make_agent("Sam Agent", skills=())
+    agents.set_routing(sam["id"], skills=[], team_id=None, capacity=2, ticket_capacity=5)
+    presence.connected(sam["id"])
+    chats = []
+    for n in range(2):
+        cid = conversations.open_for_visitor(f"away-test-{n}-visitor")
+        assert conversations.request_handoff(cid, "customer_request")["status"] == "queued"
+        chats.append(cid)
+    assignment.dispatch()
+
+    def offered_to() -> dict:
+        with session_scope() as s:
+            return dict(s.execute(select(Conversation.id, Conversation.offered_to_id)
+                                  .where(Conversation.id.in_(chats))).all())
+
+    assert offered_to() == {chats[0]: sam["id"], chats[1]: sam["id"]}
+    assert assignment.lapse(chats[0], sam["id"])  # the first offer times out: Sam is away
+    assert offered_to() == {chats[0]: None, chats[1]: None}, "an away agent holds no offer"
