@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from handoff.chat.sockets.agent import AgentNamespace
     from handoff.chat.sockets.arrivals import ArrivalsTakeTurns
     from handoff.chat.sockets.body_limit import SocketBodyLimit
+    from handoff.chat.sockets import rooms
     from handoff.chat.sockets.customer import ChatNamespace
     from handoff.errors import register_error_handlers
     from handoff.knowledge.index import KnowledgeIndex
@@ -79,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app,
         async_mode=app.config.get("SOCKETIO_ASYNC_MODE") or realtime.async_mode(),
         message_queue=app.config["REDIS_URL"],
+        client_manager=rooms.manager_for(app.config["REDIS_URL"]),
         cors_allowed_origins=cors_allowed(app.config["ALLOWED_ORIGINS"]),
         cors_credentials=False,  # other sites' pages get anonymous CORS only, never the customer's cookie
         max_http_buffer_size=SOCKET_BODY_LIMIT,
@@ -100,7 +102,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     for namespace in (app.extensions["chat"], AgentNamespace("/agent")):
         socketio.on_namespace(namespace)
         bare_events(socketio, app, namespace, namespace.bare_handlers)
-    app.wsgi_app = ArrivalsTakeTurns(SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT))
+    chat = app.extensions["chat"]
+    app.wsgi_app = ArrivalsTakeTurns(SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT),
+                                     full=lambda: chat.full(app.config["MAX_CHAT_SOCKETS"]))
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

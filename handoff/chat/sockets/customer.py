@@ -45,7 +45,7 @@ class ChatNamespace(Namespace):
         signed_in = current_user.is_authenticated and not foreign_origin()
         customer_id = getattr(current_user, "customer_id", None) if signed_in else None
         visitor_id = auth.get("visitor_id") if isinstance(auth, dict) else None
-        if len(self.conversation_of) + self._arriving >= current_app.config["MAX_CHAT_SOCKETS"]:
+        if self.full(current_app.config["MAX_CHAT_SOCKETS"]):
             # Refused before any work, so the sockets already open do not slow down.
             log.info("chat connect refused sid=%s reason=full open=%d", request.sid, len(self.conversation_of))
             raise ConnectionRefusedError(BUSY, {"reason": "busy"})
@@ -79,6 +79,10 @@ class ChatNamespace(Namespace):
     @property
     def open_sockets(self) -> int:
         return len(self.conversation_of)
+
+    def full(self, limit: int) -> bool:
+        """No room for one more customer's socket; the connects already past the check count as in."""
+        return len(self.conversation_of) + self._arriving >= limit
 
     def on_disconnect(self, reason=None):
         cid = self.conversation_of.pop(request.sid, None)

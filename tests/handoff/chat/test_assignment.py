@@ -67,7 +67,7 @@ def test_an_agent_who_misses_an_offer_is_set_away_until_they_come_back(
     _, cid = _handed_off(customer_socket, api, "billing")
     assert wait_for(lambda: _offers(sam)) == [cid]
     assert wait_for(lambda: sam.of("offer_withdrawn"), timeout=4)[-1] == {"conversation_id": cid, "reason": "timeout"}
-    assert sam.of("presence")[-1]["status"] == "away"
+    assert wait_for(lambda: [p for p in sam.of("presence") if p["status"] == "away"])
     # Kim lacks the skill, and Sam (who has it) is away: the chat waits for a skilled agent (SKILL_WAIT).
     assert _offers(kim) == []
     assert sam.emit("set_presence", {"status": "online"}) == {"ok": True, "status": "online"}
