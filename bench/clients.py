@@ -31,6 +31,7 @@ class Customer:
         self.auth = auth or {"visitor_id": "bench-" + secrets.token_urlsafe(12)}
         self.conversation_id: int | None = None
         self.refusal: dict | None = None  # the connect_error's data when the service refuses the socket
+        self.refused_at: float | None = None  # when it came (perf_counter): what a widget shows at once
         self._history = threading.Event()
         self._on_message = on_message
         self.sio = socketio.Client(reconnection=False)
@@ -39,6 +40,7 @@ class Customer:
         self.sio.on("connect_error", self._refused, namespace="/chat")
 
     def _refused(self, data=None):
+        self.refused_at = time.perf_counter()
         self.refusal = (data or {}).get("data") if isinstance(data, dict) else None
 
     def _history_event(self, data):

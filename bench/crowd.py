@@ -41,7 +41,10 @@ def main() -> int:
             customer.connect()
         except Exception as err:  # noqa: BLE001 - refused or failed: counted, with the server's reason
             reason = (customer.refusal or {}).get("reason")
-            return ("refused" if reason else "failed"), time.perf_counter() - started, reason or type(err).__name__
+            # A refusal is timed to the connect_error the widget shows, not to the client giving up the
+            # connection afterwards (python-socketio's client takes another second or two for that).
+            until = customer.refused_at if reason and customer.refused_at else time.perf_counter()
+            return ("refused" if reason else "failed"), until - started, reason or type(err).__name__
         crowd.append(customer)
         return "connected", time.perf_counter() - started, None
 
