@@ -48,7 +48,8 @@ class Crowd:
     def __init__(self, url: str, env: dict, echo: bool = False):
         self.proc = subprocess.Popen([str(APP_BIN / "python"), "-m", "bench.crowd", url] + (["echo"] if echo else []),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
-                                     cwd=PROJECT_ROOT, preexec_fn=lambda: os.nice(CROWD_NICENESS))
+                                     cwd=PROJECT_ROOT)
+        os.setpriority(os.PRIO_PROCESS, self.proc.pid, CROWD_NICENESS)
 
     def _ask(self, command: dict) -> dict:
         self.proc.stdin.write(json.dumps(command) + "\n")

@@ -64,7 +64,7 @@ def _run(stop: threading.Event) -> None:
                 log.info("gc sweep freed=%(freed)d kept=%(kept)d took_ms=%(took_ms)d", sweep())
             else:
                 freeze_survivors()
-        except Exception:  # noqa: BLE001 - never let the schedule die; the collector then runs as usual
+        except Exception:  # never let the schedule die silently; the collector then runs as usual
             log.exception("gc schedule failed; automatic collection goes on")
             gc.unfreeze()
             return

@@ -8,17 +8,16 @@ nothing else to do; requests of sockets already open, and every other page, pass
 A connection waits at most MAX_WAIT seconds, queueing included (clients give up on a handshake after
 5 s, python-engineio's default, or 20 s, a browser's): past that, the rest of a burst goes through as
 it comes. A process that is full lets new connections straight through: the chat namespace refuses
-them at once ("busy"), and they need not wait in line to hear it (they waited 2.4 s at p50 before).
-Without the cooperative worker it changes nothing.
+them at once ("busy"), and they need not wait in line (up to MAX_WAIT) to hear it. Without the
+cooperative worker it changes nothing.
 """
 from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from handoff.realtime import after_the_rest
-
 
 MAX_WAIT = 2.0
 

@@ -71,7 +71,7 @@ def test_the_indexed_manager_keeps_the_same_rooms_as_python_socketios(steps):
                            if not room.startswith("id")}
                       for ns, rooms in _memberships(m).items()}
         assert ours.seen == theirs.seen, step
-        for name, (ns, sid) in connected.items():
+        for ns, sid in connected.values():
             assert sorted(ours.get_rooms(sid[ours], ns), key=str) == sorted(
                 [r for r in theirs.get_rooms(sid[theirs], ns) if r != sid[theirs]] + [sid[ours]], key=str)
             assert ours.is_connected(sid[ours], ns)
