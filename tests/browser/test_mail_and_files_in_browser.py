@@ -35,7 +35,9 @@ def test_a_photo_in_the_portal_and_a_reply_by_mail(browser, stack, tmp_path):
     page.click("#reply-submit")
     preview = page.locator("#timeline img.attachment-preview")
     expect(preview).to_be_visible()
-    assert page.evaluate("(img) => img.complete && img.naturalWidth", preview.element_handle()) == 40
+    # Visible comes before loaded; on a slow host the image's bytes can arrive a moment later.
+    page.wait_for_function("(img) => img.complete", arg=preview.element_handle(), timeout=10_000)
+    assert page.evaluate("(img) => img.naturalWidth", preview.element_handle()) == 40
     photo_url = url + preview.get_attribute("src")
 
     (tmp_path / "viewer.exe").write_bytes(b"MZ\x90\x00" + b"\x00" * 500)
