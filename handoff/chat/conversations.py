@@ -143,7 +143,7 @@ def join(visitor_id: str | None, customer_id: int | None, page_url, user_agent: 
         if c is None:
             # First contact: the conversation is made with its visit and this socket counted, and it has no
             # history to read. Three statements fewer than a returning widget's, and none of them an
-            # ORM update: a burst of new visitors holds the loop half as long each.
+            # ORM update: a burst of new visitors holds the loop about a third less each (9.0 -> 5.7 ms).
             c = Conversation(customer_id=customer.id, status="bot", page_url=page, user_agent=agent,
                              customer_sockets=1)
             s.add(c)
