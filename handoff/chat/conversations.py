@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from handoff import realtime
 from handoff.chat import assignment, customer_presence, deadlines
 from handoff.chat.assignment import publish_queue
-from handoff.db import connection_scope, get_or_raise, session_scope
+from handoff.db import Prepared, connection_scope, get_or_raise, session_scope
 from handoff.errors import Conflict, Forbidden, NotFound, ServiceError, clean_email, clean_int, clean_tags, clean_text
 from handoff.knowledge.settings import welcome
 from handoff.mail import outbox
@@ -244,25 +244,31 @@ def _existing(conversation_id: int, client_msg_id: str | None) -> dict | None:
 
 _messages = Message.__table__
 _conversations = Conversation.__table__
-# Built once: constructing statements per message cost more CPU than SQLite itself.
-_INSERT_MESSAGE = _messages.insert()
+# Built once: constructing statements per message cost more CPU than SQLite itself. The three a chat
+# message costs are run on the driver's cursor (db.Prepared).
+_INSERT_MESSAGE = Prepared(_messages.insert().values(
+    {name: bindparam(name) for name in ("conversation_id", "sender", "text", "buttons", "client_msg_id",
+                                        "agent_id", "created_at")} | {"internal": False})
+    .returning(_messages.c.id))
 _OWNER = select(_conversations.c.agent_id, _conversations.c.status).where(_conversations.c.id == bindparam("cid"))
 _agents = Agent.__table__
 # The conversation's owner and status with its agent's name, in the one query an agent's message costs.
-_AGENT_OWNER = select(_conversations.c.agent_id, _conversations.c.status, _agents.c.name) \
-    .outerjoin(_agents, _agents.c.id == _conversations.c.agent_id).where(_conversations.c.id == bindparam("cid"))
+_AGENT_OWNER = Prepared(select(_conversations.c.agent_id, _conversations.c.status, _agents.c.name)
+                        .outerjoin(_agents, _agents.c.id == _conversations.c.agent_id)
+                        .where(_conversations.c.id == bindparam("cid")))
 _customers = Customer.__table__
-_CUSTOMER_OWNER = select(_conversations.c.status, _conversations.c.customer_id, _customers.c.session_version) \
-    .join(_customers, _customers.c.id == _conversations.c.customer_id).where(_conversations.c.id == bindparam("cid"))
+_CUSTOMER_OWNER = Prepared(select(_conversations.c.status, _conversations.c.customer_id, _customers.c.session_version)
+                           .join(_customers, _customers.c.id == _conversations.c.customer_id)
+                           .where(_conversations.c.id == bindparam("cid")))
 
 
 def _insert_message(conn, conversation_id: int, sender: str, text: str, client_msg_id: str | None,
                     agent_id: int | None = None, buttons: list | None = None, agent_name: str | None = None) -> dict:
     """Store one message on a bare connection (the hot path: a chat message costs one INSERT)."""
     created, buttons = utcnow(), buttons or []
-    new_id = conn.execute(_INSERT_MESSAGE, {
+    [(new_id,)] = _INSERT_MESSAGE.execute(conn, {
         "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
-        "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created}).inserted_primary_key[0]
+        "client_msg_id": client_msg_id, "agent_id": agent_id, "created_at": created})
     return {"id": new_id, "conversation_id": conversation_id, "sender": sender, "text": text, "buttons": buttons,
             "created_at": iso(created), "agent": author(agent_name)}
 
@@ -278,14 +284,14 @@ def post_customer_message(conversation_id: int, text: str, client_msg_id: str | 
     """
     try:
         with connection_scope() as conn:
-            row = conn.execute(_CUSTOMER_OWNER, {"cid": conversation_id}).first()
-            if row is None:
+            rows = _CUSTOMER_OWNER.execute(conn, {"cid": conversation_id})
+            if not rows:
                 raise NotFound("There is no such conversation.")
-            if owner is not None and row.customer_id != owner[0]:
+            [(status, customer_id, session_version)] = rows
+            if owner is not None and customer_id != owner[0]:
                 raise Forbidden("This conversation has moved to an account; please reload the page.")
-            if owner is not None and owner[1] is not None and row.session_version != owner[1]:
+            if owner is not None and owner[1] is not None and session_version != owner[1]:
                 raise Forbidden("Your session has ended; please log in again.")
-            status = row.status
             result = _insert_message(conn, conversation_id, "customer", text, client_msg_id)
             reopened = status == "resolved"
             if reopened:  # writing again after a resolved chat starts over with the bot
@@ -473,13 +479,14 @@ def _owned(s: Session, agent_id: int, conversation_id: int) -> Conversation:
 def post_agent_message(agent_id: int, conversation_id: int, text: str, client_msg_id: str | None) -> dict:
     try:
         with connection_scope() as conn:
-            row = conn.execute(_AGENT_OWNER, {"cid": conversation_id}).first()
-            if row is None:
+            rows = _AGENT_OWNER.execute(conn, {"cid": conversation_id})
+            if not rows:
                 raise NotFound("There is no such conversation.")
-            if row.agent_id != agent_id or row.status != "agent":
+            [(owner_id, status, owner_name)] = rows
+            if owner_id != agent_id or status != "agent":
                 raise Forbidden("This conversation is not assigned to you.")
             result = _insert_message(conn, conversation_id, "agent", text, client_msg_id, agent_id,
-                                     agent_name=row.name)
+                                     agent_name=owner_name)
     except IntegrityError:
         again = _existing(conversation_id, client_msg_id)
         if again is None:

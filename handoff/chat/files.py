@@ -38,7 +38,7 @@ def post_from_customer(conversation_id: int, uploads: list[Upload], text: str,
     log-in session version, or None for a visitor). Refused uploads store nothing."""
     uploads = _checked(uploads)
     with session_scope() as s:
-        row = s.execute(_CUSTOMER_OWNER, {"cid": conversation_id}).first()
+        row = s.execute(_CUSTOMER_OWNER.statement, {"cid": conversation_id}).first()
         if row is None or row.customer_id != owner[0]:
             raise NotFound("There is no such conversation.")
         if owner[1] is not None and row.session_version != owner[1]:
