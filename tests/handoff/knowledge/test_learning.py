@@ -12,7 +12,7 @@ from handoff.knowledge import learning
 from handoff.models import UnansweredQuestion
 from tests.fakes import wait_for
 
-GIFT_QUESTIONS = ["Do you sell gift cards?", "can I buy a gift card", "gift cards for sale?"]
+GIFT_QUESTIONS = ["Do you sell gift cards?", "where can I get a gift card", "gift cards for sale?"]
 _visitors = itertools.count()
 
 
@@ -186,10 +186,10 @@ def test_search_still_answers_when_the_log_cannot_be_written(seeded, api, monkey
 
 
 def test_grouping_puts_rephrasings_together_and_keeps_topics_apart():
-    texts = ["Do you sell gift cards?", "Is there a store in Oslo?", "can I buy a gift card",
+    texts = ["Do you sell gift cards?", "Is there a store in Oslo?", "where can I get a gift card",
              "do you have a shop in oslo", "gift cards for sale?", "my parcel is late"]
     groups = {frozenset(texts[i] for i in g) for g in learning.group_texts(texts)}
-    assert groups == {frozenset({"Do you sell gift cards?", "can I buy a gift card", "gift cards for sale?"}),
+    assert groups == {frozenset({"Do you sell gift cards?", "where can I get a gift card", "gift cards for sale?"}),
                       frozenset({"Is there a store in Oslo?", "do you have a shop in oslo"}),
                       frozenset({"my parcel is late"})}
 
@@ -219,7 +219,7 @@ def test_a_suggestion_disappears_once_an_faq_answers_it(seeded, api, admin):
     # The admin writes the FAQ by hand instead of approving the suggestion.
     resp = admin.post("/admin/kb/new", data={
         "slug": "gift-cards", "answer": "Gift cards from $10.", "category": "billing", "enabled": "1",
-        "phrasings": "Do you sell gift cards?\ncan I buy a gift card\ngift cards for sale\ngift vouchers"})
+        "phrasings": "Do you sell gift cards?\nwhere can I get a gift card\ngift cards for sale\ngift vouchers"})
     assert resp.status_code == 302
     cards = suggestion_cards(admin)
     assert not any(e in GIFT_QUESTIONS for c in cards for e in c["examples"])
