@@ -151,8 +151,10 @@ class Prepared:
             raise ValueError(f"Prepared statements apply no Python-side defaults; give these columns a value: "
                              f"{[c.name for c in compiled.insert_prefetch + compiled.update_prefetch]}")
         names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-        binds = [(name, compiled.binds[name].value, compiled.binds[name].type.dialect_impl(dialect)
-                  .bind_processor(dialect)) for name in names]
+        # (name, required, fixed value, processor): a value the statement carries (internal=False) is
+        # fixed; a bindparam() without one must be given, as SQLAlchemy requires, not bound as NULL.
+        binds = [(name, bind.required, bind.value, bind.type.dialect_impl(dialect).bind_processor(dialect))
+                 for name, bind in ((n, compiled.binds[n]) for n in names)]
         results = [col.type.dialect_impl(dialect).result_processor(dialect, None)
                    for col in self.statement.exported_columns]  # a SELECT's columns, or what RETURNING gives
         return str(compiled), compiled.positional, binds, results if any(results) else None
@@ -164,8 +166,12 @@ class Prepared:
         if ready is None:
             ready = self._ready[dialect.name] = self._compile(dialect)
         sql, positional, binds, results = ready
-        values = [(name, process(params.get(name, fixed)) if process else params.get(name, fixed))
-                  for name, fixed, process in binds]
+        values = []
+        for name, required, fixed, process in binds:
+            if required and name not in params:
+                raise ValueError(f"A value is required for bind parameter {name!r}")
+            value = params.get(name, fixed)
+            values.append((name, process(value) if process else value))
         args = tuple(v for _, v in values) if positional else dict(values)
         cursor = conn.connection.cursor()
         try:

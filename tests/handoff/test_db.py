@@ -10,10 +10,7 @@ from handoff.db import Prepared, connection_scope, session_scope
 from handoff.models import Conversation, Message
 
 _messages = Message.__table__
-_INSERT = Prepared(_messages.insert().values(
-    {name: bindparam(name) for name in ("conversation_id", "sender", "text", "buttons", "client_msg_id",
-                                        "agent_id", "created_at")} | {"internal": False})
-    .returning(_messages.c.id))
+_INSERT = conversations._INSERT_MESSAGE  # the statement every chat message is stored with
 _CREATED = Prepared(select(_messages.c.created_at, _messages.c.buttons).where(_messages.c.id == bindparam("id")))
 
 
@@ -62,6 +59,14 @@ def test_a_repeated_client_id_is_sqlalchemys_integrity_error_and_stores_nothing(
         _insert(conversation_id + 1000, "m-4", datetime(2026, 12, 2, 9, 31))
     with session_scope() as s:
         assert s.scalars(select(Message.client_msg_id).where(Message.client_msg_id.is_not(None))).all() == ["m-3"]
+
+
+def test_a_missing_value_is_refused_not_stored_as_null(conversation_id):
+    with connection_scope() as conn, pytest.raises(ValueError, match="created_at"):
+        _INSERT.execute(conn, {"conversation_id": conversation_id, "sender": "customer", "text": "hi",
+                               "buttons": [], "client_msg_id": None, "agent_id": None})
+    with session_scope() as s:
+        assert s.scalar(select(Message.id).where(Message.text == "hi")) is None
 
 
 def test_a_statement_that_leaves_python_defaults_to_sqlalchemy_is_refused(conversation_id):
