@@ -2,10 +2,10 @@
 
 It speaks the same events as the service (docs/protocol.md) and fans each message out the same way, to the
 conversation's room on /chat and on /agent, but stores nothing and checks nothing. It is served exactly as
-the service is (gunicorn's gevent worker, one process; see `handoff.ops.stack.Stack.commands`), so the
+the service is (its gunicorn worker, one process; see `handoff.ops.stack.Stack.commands`), so the
 difference between the two is the service's own work:
 
-    gunicorn -k gevent -w 1 --worker-connections 8000 -b 127.0.0.1:5100 bench.echo_server:app
+    gunicorn -k handoff.ops.worker.PacedGeventWorker -w 1 --worker-connections 8000 -b 127.0.0.1:5100 bench.echo_server:app
 
 Customers connect to /chat with `auth={"room": <conversation id>}`; agents connect to /agent with
 `auth={"rooms": [<conversation id>, ...]}`.

@@ -33,7 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from handoff.chat.rates import Rates
     from handoff.chat.sockets import bare_events, cors_allowed
     from handoff.chat.sockets.agent import AgentNamespace
-    from handoff.chat.sockets.arrivals import ArrivalsTakeTurns
     from handoff.chat.sockets.body_limit import SocketBodyLimit
     from handoff.chat.sockets import rooms
     from handoff.chat.sockets.customer import ChatNamespace
@@ -102,9 +101,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for namespace in (app.extensions["chat"], AgentNamespace("/agent")):
         socketio.on_namespace(namespace)
         bare_events(socketio, app, namespace, namespace.bare_handlers)
-    chat = app.extensions["chat"]
-    app.wsgi_app = ArrivalsTakeTurns(SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT),
-                                     full=lambda: chat.full(app.config["MAX_CHAT_SOCKETS"]))
+    app.wsgi_app = SocketBodyLimit(app.wsgi_app, SOCKET_BODY_LIMIT)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -15,6 +15,7 @@ from handoff.config import PROJECT_ROOT, VAR_DIR, _local_secret, handoff_connect
 RASA_BIN = PROJECT_ROOT / ".venv" / "rasa" / "bin"
 APP_BIN = PROJECT_ROOT / ".venv" / "app" / "bin"
 MODEL = PROJECT_ROOT / "models" / "current.tar.gz"
+WORKER = "handoff.ops.worker.PacedGeventWorker"  # gunicorn's gevent worker, accepting one connection a turn
 
 
 @dataclass
@@ -75,8 +76,9 @@ class Stack:
             "actions": [str(RASA_BIN / "python"), "-m", "actions.server", "--host", "127.0.0.1",
                         "--port", str(self.actions_port)],
             # One cooperative worker: a greenlet per socket, not a thread (gevent patches the standard
-            # library, and handoff.realtime.off_the_loop sends CPU-bound work to native threads).
-            "web": [str(APP_BIN / "gunicorn"), "-k", "gevent", "-w", "1", "--worker-connections", connections,
+            # library, and handoff.realtime.off_the_loop sends CPU-bound work to native threads). It takes
+            # one new connection per turn of its loop (handoff.ops.worker), so bursts wait in the backlog.
+            "web": [str(APP_BIN / "gunicorn"), "-k", WORKER, "-w", "1", "--worker-connections", connections,
                     "-b", f"{self.host}:{self.handoff_port}", "--timeout", "120",
                     "--graceful-timeout", "5", "handoff.ops.wsgi:app"],
             # Customers' mail coming in, when a mailbox or the SMTP listener is configured. `python -m` from

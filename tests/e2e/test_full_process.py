@@ -8,7 +8,7 @@ import pytest
 import requests
 import socketio
 
-from handoff.ops.stack import RunningStack, Stack
+from handoff.ops.stack import WORKER, RunningStack, Stack
 from tests.e2e.clients import Customer
 from tests.e2e.conftest import free_port
 
@@ -21,7 +21,7 @@ def full_service(tmp_path_factory):
     stack = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
                   extra_env={"DATABASE_URL": f"sqlite:///{var / 'full.db'}", "MAX_CHAT_SOCKETS": str(LIMIT),
                              "RASA_TIMEOUT": "2"})
-    assert "gevent" in stack.commands()["web"], "the test is about the worker `make run` starts"
+    assert WORKER in stack.commands()["web"], "the test is about the worker `make run` starts"
     running = RunningStack(stack, names=("web",))
     running.prepare_database()
     running.start("web")
