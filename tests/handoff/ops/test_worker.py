@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import socket
 import time
+from itertools import pairwise
 
 import gevent
 import pytest
@@ -58,7 +59,7 @@ def _burst_then_probe(server_class) -> tuple[list[int], int]:
 def test_a_burst_is_accepted_one_connection_per_turn_with_the_loop_serving_in_between():
     seen, accepted = _burst_then_probe(PacedStreamServer)
     assert accepted == WAITING, "every waiting connection is taken in the end"
-    steps = [b - a for a, b in zip(seen, seen[1:])]
+    steps = [b - a for a, b in pairwise(seen)]
     assert max(steps) == 1, "never more than one new connection between two turns of the probe"
     # (gevent's max_accept=1 alone takes one each time the loop polls, and a busy loop polls more often
     # than its queue comes round: two or more between two turns.)
@@ -68,7 +69,7 @@ def test_gevents_own_server_takes_the_whole_burst_in_one_turn():
     # The reference the worker exists for: without pacing the probe waits behind all of them at once.
     seen, accepted = _burst_then_probe(StreamServer)
     assert accepted == WAITING
-    assert max(b - a for a, b in zip(seen, seen[1:])) == WAITING, "all taken between two turns of the probe"
+    assert max(b - a for a, b in pairwise(seen)) == WAITING, "all taken between two turns of the probe"
 
 
 def test_a_server_closed_while_its_next_turn_is_queued_takes_no_more():
