@@ -1,16 +1,22 @@
 """The service's worker takes one new connection per turn of its loop, so a burst of connections waiting
-to be accepted cannot hold up what is already queued (an agent's event, /healthz)."""
+to be accepted cannot hold up what is already queued (an agent's event, /healthz); and it pings open
+sockets from timers, not from a sleeping greenlet each."""
 from __future__ import annotations
 
 import io
 import socket
+import subprocess
 import time
 from itertools import pairwise
 
 import gevent
 import pytest
+import requests
+import socketio
 from gevent.server import StreamServer
 
+from handoff.config import PROJECT_ROOT
+from handoff.ops.stack import APP_BIN, WORKER
 from handoff.ops.worker import PacedGeventWorker, PacedStreamServer
 
 WAITING = 20
@@ -91,8 +97,53 @@ def test_a_server_closed_while_its_next_turn_is_queued_takes_no_more():
 
 
 def test_the_stack_runs_the_paced_worker():
-    from handoff.ops.stack import WORKER
-
     module, _, name = WORKER.rpartition(".")
     assert (module, name) == (PacedGeventWorker.__module__, PacedGeventWorker.__name__)
     pytest.importorskip("gunicorn.workers.ggevent")
+
+
+@pytest.fixture
+def ping_server():
+    """tests/handoff/ops/ping_app.py (pings every second, a socket silent for 2 s is gone) under the worker."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = subprocess.Popen([str(APP_BIN / "gunicorn"), "-k", WORKER, "-w", "1", "-b", f"127.0.0.1:{port}",
+                            "tests.handoff.ops.ping_app:app"], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and web.poll() is None:
+            try:
+                requests.get(f"{url}/socket.io/?EIO=4&transport=polling", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        assert web.poll() is None, "gunicorn exited:\n" + web.stderr.read().decode()[-2000:]
+        yield url
+    finally:
+        web.terminate()
+        web.wait(10)
+
+
+def test_sockets_are_pinged_from_timers_and_stay_connected_without_a_sleeping_greenlet_each(ping_server):
+    clients = []
+    try:
+        first = socketio.Client(reconnection=False)
+        first.connect(ping_server, transports=["websocket"], wait_timeout=5)
+        clients.append(first)
+        alone = first.call("greenlets", timeout=5)
+        for _ in range(10):
+            client = socketio.Client(reconnection=False)
+            client.connect(ping_server, transports=["websocket"], wait_timeout=5)
+            clients.append(client)
+        # A client hangs up when no ping came for ping_interval + ping_timeout (2 s): three of those.
+        time.sleep(6)
+        assert all(c.connected for c in clients), "every socket was pinged in time"
+        per_socket = (first.call("greenlets", timeout=5) - alone) / 10
+        # Each socket's reader, writer and request greenlets; python-engineio's ping wait would be a 4th.
+        assert per_socket <= 3, per_socket
+    finally:
+        for client in clients:
+            client.disconnect()
