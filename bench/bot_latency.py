@@ -188,30 +188,38 @@ def _reference_senders(url: str, count: int) -> list[str]:
 
 
 def measure(bench: BenchStack, plan: dict[int, int], progress=print) -> dict:
-    """plan: concurrency -> samples. Ours and Rasa alternate in halves (A B B A) so drift hits both."""
-    conversations_needed = 2 + sum(4 * math.ceil((s // 2) / TURNS) for s in plan.values())
+    """plan: concurrency -> samples. Ours and Rasa alternate in halves (A B B A) so drift hits both, and
+    each half of one side replays the very conversations of the other side's half beside it, so both
+    sides answer the same messages (a FAQ answer takes Rasa longer than a greeting)."""
+    conversations_needed = 1 + sum(2 * math.ceil((s // 2) / TURNS) for s in plan.values())
     senders = _reference_senders(bench.url, conversations_needed)
     ours, rasa = _ours(bench.url), _rasa(bench.rasa_url, bench.env["RASA_TOKEN"], senders)
     next_conversation = itertools.count(0, 1)
 
-    def phase(worker, samples: int, concurrency: int) -> _Run:
+    def conversations(samples: int) -> int:
         first = next(next_conversation)
         for _ in range(math.ceil(samples / TURNS) - 1):
             next(next_conversation)
+        return first
+
+    def phase(worker, samples: int, concurrency: int, first: int) -> _Run:
         run = _Run(samples, concurrency, first, deadline_s=max(60.0, samples * 1.0))
         run.elapsed = run.run(worker)
         return run
 
     progress("bot: warming up both paths")
-    phase(ours, TURNS, 1)
-    phase(rasa, TURNS, 1)
+    warm_up = conversations(TURNS)
+    phase(ours, TURNS, 1, warm_up)
+    phase(rasa, TURNS, 1, warm_up)
 
     results = {}
     for concurrency, samples in plan.items():
         half = samples // 2
+        first, second = conversations(half), conversations(half)
         runs = {"ours": [], "rasa": []}
-        for name, worker in (("ours", ours), ("rasa", rasa), ("rasa", rasa), ("ours", ours)):
-            run = phase(worker, half, concurrency)
+        for name, worker, start in (("ours", ours, first), ("rasa", rasa, first), ("rasa", rasa, second),
+                                    ("ours", ours, second)):
+            run = phase(worker, half, concurrency, start)
             runs[name].append(run)
             progress(f"bot: c={concurrency} {name:4} {len(run.latencies)} replies in {run.elapsed:.1f} s"
                      + (f", {len(run.failures)} failures" if run.failures else ""))
