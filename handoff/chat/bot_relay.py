@@ -50,31 +50,42 @@ class BotRelay:
         # One reply at a time per conversation, so answers come out in the order questions went in.
         self._locks: defaultdict[int, threading.Lock] = defaultdict(threading.Lock)
 
-    def relay(self, conversation_id: int, text: str) -> None:
-        with self._locks[conversation_id]:
-            if conversations.status_of(conversation_id) != "bot":
-                return  # a person took over while this message waited
-            if asks_for_person(text):
-                # Wherever it sits in the message and whatever the bot was doing (offering choices,
-                # filling a form), a request for a person is honoured at once.
-                self._hand_over_on_request(conversation_id)
-                return
-            try:
-                replies = self._ask(conversation_id, text)
-            except (urllib3.exceptions.HTTPError, OSError, ValueError) as err:
-                log.warning("rasa unavailable conversation=%s error=%s", conversation_id, type(err).__name__)
-                self._bot_unavailable(conversation_id, text)
-                return
-            if not replies:
-                log.warning("rasa answered nothing conversation=%s", conversation_id)
-                self._bot_unavailable(conversation_id, text)
-                return
-            for reply in replies:
-                body = reply.get("text") or ""
-                buttons = [{"title": str(b.get("title", ""))[:200], "payload": str(b.get("payload", ""))[:500]}
-                           for b in reply.get("buttons") or [] if isinstance(b, dict)]
-                if body or buttons:
-                    conversations.post_bot_message(conversation_id, body, buttons)
+    def relay(self, conversation_id: int, text: str, fresh: bool = False) -> None:
+        """Ask Rasa and post its answers. `fresh`: the message was stored just now with the bot owning
+        the chat; unless an earlier answer held this one up, that status need not be read again."""
+        lock = self._locks[conversation_id]
+        waited = not lock.acquire(blocking=False)
+        if waited:
+            lock.acquire()
+        try:
+            self._relay(conversation_id, text, check=waited or not fresh)
+        finally:
+            lock.release()
+
+    def _relay(self, conversation_id: int, text: str, check: bool) -> None:
+        if check and conversations.status_of(conversation_id) != "bot":
+            return  # a person took over while this message waited
+        if asks_for_person(text):
+            # Wherever it sits in the message and whatever the bot was doing (offering choices,
+            # filling a form), a request for a person is honoured at once.
+            self._hand_over_on_request(conversation_id)
+            return
+        try:
+            replies = self._ask(conversation_id, text)
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as err:
+            log.warning("rasa unavailable conversation=%s error=%s", conversation_id, type(err).__name__)
+            self._bot_unavailable(conversation_id, text)
+            return
+        if not replies:
+            log.warning("rasa answered nothing conversation=%s", conversation_id)
+            self._bot_unavailable(conversation_id, text)
+            return
+        for reply in replies:
+            body = reply.get("text") or ""
+            buttons = [{"title": str(b.get("title", ""))[:200], "payload": str(b.get("payload", ""))[:500]}
+                       for b in reply.get("buttons") or [] if isinstance(b, dict)]
+            if body or buttons:
+                conversations.post_bot_message(conversation_id, body, buttons)
 
     def _ask(self, conversation_id: int, text: str) -> list[dict]:
         resp = self._http.urlopen("POST", self._path, headers=self._headers, timeout=self.timeout,

@@ -6,6 +6,7 @@ acknowledged or relayed is already stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -274,13 +275,16 @@ def _insert_message(conn, conversation_id: int, sender: str, text: str, client_m
 
 
 def post_customer_message(conversation_id: int, text: str, client_msg_id: str | None,
-                          owner: tuple[int, int | None] | None = None) -> tuple[dict, bool, str]:
+                          owner: tuple[int, int | None] | None = None,
+                          stored: Callable[[dict, str], None] | None = None) -> tuple[dict, bool, str]:
     """Store a customer's message. Returns (message, newly stored, conversation status after).
 
     With owner (customer id, session version or None for a visitor), only while the conversation is
     still that customer's (a visitor's chat that joined an account is no longer the visitor's) and the
     log-in session the socket was opened with has not ended. A client_msg_id seen before returns the
     stored message: the unique constraint decides, so two sockets re-sending at once still store it once.
+    `stored(message, status)` runs once a new message is committed, before it is published: the chat
+    starts the bot's answer there, so Rasa hears the question before the sockets are written to.
     """
     try:
         with connection_scope() as conn:
@@ -303,6 +307,8 @@ def post_customer_message(conversation_id: int, text: str, client_msg_id: str | 
         if again is None:
             raise
         return again, False, status_of(conversation_id)
+    if stored is not None:
+        stored(result, status)
     realtime.publish_message(result)
     if reopened:
         realtime.publish_status(conversation_id, "bot", None)

@@ -13,7 +13,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, emit, join_room
 from handoff.chat import conversations, customer_presence
 from handoff.chat.sockets import acknowledged, foreign_origin
 from handoff.errors import ServiceError, clean_client_id, clean_email, clean_text, require_dict
-from handoff.realtime import after_the_rest, conversation_room, publish_typing
+from handoff.realtime import after_the_rest, conversation_room, publish_typing, start_background_task
 
 log = logging.getLogger("careregistry.sockets.chat")
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -111,10 +111,13 @@ class ChatNamespace(Namespace):
         rates = current_app.extensions["rates"]
         rates.require("chat_connection", sid, message=TOO_FAST)
         rates.require("chat_visitor", cid, message=TOO_FAST)
-        message, created, status = conversations.post_customer_message(cid, text, client_msg_id,
-                                                                         self.owner_of.get(sid))
-        if created and status == "bot":
-            current_app.extensions["socketio"].start_background_task(self.relay.relay, cid, text)
+
+        def ask_the_bot(_message: dict, status: str) -> None:
+            if status == "bot":
+                start_background_task(self.relay.relay, cid, text, True)
+
+        message, _created, _status = conversations.post_customer_message(cid, text, client_msg_id,
+                                                                         self.owner_of.get(sid), ask_the_bot)
         return {"id": message["id"]}
 
     @acknowledged

@@ -2,6 +2,7 @@
 process answers that message, once."""
 from __future__ import annotations
 
+import threading
 import time
 
 from sqlalchemy import select
@@ -108,3 +109,38 @@ def test_a_reply_to_a_conversation_that_is_gone_is_refused_and_stores_nothing(ap
         conversations.post_bot_message(987654, "Hi! How can I help?")
     with session_scope() as s:
         assert s.scalars(select(Message).where(Message.conversation_id == 987654)).all() == []
+
+
+def test_a_question_that_waited_behind_an_answer_stays_unasked_once_a_person_has_the_chat(app, fake_rasa,
+                                                                                           make_agent):
+    from handoff.routing import presence
+
+    relay = app.extensions["relay"]
+    presence.connected(make_agent()["id"])
+    cid = conversations.open_for_visitor("visitor-waited-1")
+    conversations.post_customer_message(cid, "where is my parcel?", "waited-1")
+    lock = relay._locks[cid]
+    lock.acquire()  # the bot is still answering the customer's previous question
+    waiting = threading.Thread(target=relay.relay, args=(cid, "where is my parcel?", True))
+    waiting.start()
+    # Meanwhile the chat goes to a person.
+    assert conversations.request_handoff(cid, "customer_request")["status"] == "queued"
+    lock.release()
+    waiting.join(10)
+    assert fake_rasa.messages_from(cid) == []
+    assert [sender for sender, _ in transcript(cid)] == ["customer"]
+
+
+def test_a_new_message_is_handed_to_the_bot_before_it_is_published_and_a_resent_one_is_not(app, monkeypatch):
+    happened = []
+    monkeypatch.setattr(conversations.realtime, "publish_message", lambda message: happened.append("published"))
+    cid = conversations.open_for_visitor("visitor-order-1")
+    message, created, status = conversations.post_customer_message(
+        cid, "hello", "order-1", stored=lambda m, s: happened.append(("stored", m["text"], s)))
+    assert created and status == "bot"
+    assert happened == [("stored", "hello", "bot"), "published"]
+    happened.clear()
+    again, created, _ = conversations.post_customer_message(
+        cid, "hello", "order-1", stored=lambda m, s: happened.append("stored"))
+    assert not created and again["id"] == message["id"]
+    assert happened == [], "a message sent twice is asked of the bot once"
