@@ -1,5 +1,4 @@
-"""The service's gunicorn worker: gevent's, taking one new connection per turn of the loop and pinging
-sockets from timers.
+"""The service's gunicorn worker: gevent's, one new connection per turn of the loop, pings on timers.
 
 gevent's server accepts up to 100 connections each time the listening socket is readable, and each one's
 greenlet reads and parses its request in the same turn. A burst of 500 widgets opening at once (a
