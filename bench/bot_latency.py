@@ -19,7 +19,7 @@ import time
 import requests
 
 from .clients import Customer
-from .common import BenchStack, summarize_ms
+from .common import BenchStack, collector_paused, summarize_ms
 
 FAQS = [
     "how long does a refund take",
@@ -204,7 +204,8 @@ def measure(bench: BenchStack, plan: dict[int, int], progress=print) -> dict:
 
     def phase(worker, samples: int, concurrency: int, first: int) -> _Run:
         run = _Run(samples, concurrency, first, deadline_s=max(60.0, samples * 1.0))
-        run.elapsed = run.run(worker)
+        with collector_paused():
+            run.elapsed = run.run(worker)
         return run
 
     progress("bot: warming up both paths")

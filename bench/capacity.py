@@ -29,7 +29,7 @@ from handoff.config import PROJECT_ROOT
 from handoff.ops.stack import APP_BIN
 
 from .clients import AgentConsole
-from .common import BenchStack, free_port, rss_mb, summarize_ms
+from .common import BenchStack, collector_paused, free_port, rss_mb, summarize_ms
 from .relay_latency import AGENT_PASSWORD, _close_all, _parallel, _stop, _wait_listening, echo_command
 
 IDLE, BURST, REFUSED, AGENTS = 5000, 500, 100, 50
@@ -133,16 +133,16 @@ def _side(url: str, pid: int, env: dict, echo: bool, console: AgentConsole | Non
         time.sleep(3)
         result["rss_mb_idle"] = rss_mb(pid)
         result["kb_per_socket"] = round((result["rss_mb_idle"] - warm) * 1024 / (idle - WARM_UP), 1)
-        with Probe(url, console, every=0.05) as quiet:
+        with collector_paused(), Probe(url, console, every=0.05) as quiet:
             time.sleep(5)
         result["while_idle"] = quiet.summary()
         progress(f"capacity: {name}, a burst of {burst} customers at once")
-        with Probe(url, console) as during:
+        with collector_paused(), Probe(url, console) as during:
             result["burst"] = _opened(crowd.open(burst, at_once=burst))
         result["during_burst"] = during.summary()
         if not echo:
             progress(f"capacity: {name}, {refused} more customers at a full process")
-            with Probe(url, console) as full:
+            with collector_paused(), Probe(url, console) as full:
                 result["full"] = _opened(crowd.open(refused, at_once=refused))
             result["while_full"] = full.summary()
         result["rss_mb_peak"] = rss_mb(pid)

@@ -24,7 +24,7 @@ from handoff.config import PROJECT_ROOT
 from handoff.ops.stack import APP_BIN
 
 from .clients import AgentConsole, Customer
-from .common import BenchStack, cpu_seconds, free_port, load_average, rss_mb, summarize_ms
+from .common import BenchStack, collector_paused, cpu_seconds, free_port, load_average, rss_mb, summarize_ms
 
 AGENT_PASSWORD = "bench-password-1"
 GRACE = 10.0
@@ -178,8 +178,9 @@ class _Side:
 
     def run_window(self, duration: float, interval: float, progress) -> None:
         first_seq = sum(int(w["messages"] / 2 / len(self.customers)) for w in self.windows)
-        self.windows.append(drive(self.ledger, self.customers, self.agent_of, duration, interval, self.pid,
-                                  progress, first_seq=first_seq))
+        with collector_paused():
+            self.windows.append(drive(self.ledger, self.customers, self.agent_of, duration, interval, self.pid,
+                                      progress, first_seq=first_seq))
 
     def result(self) -> dict:
         """The last window's summary (latencies pooled over all windows) with the rates over all of them."""
