@@ -39,6 +39,18 @@ def page_width(page) -> int:
     return page.evaluate("document.documentElement.scrollWidth")
 
 
+def tap_where_seen(page, locator) -> None:
+    """A finger's tap at the middle of the element as the visitor sees it (its place in the visual
+    viewport). Playwright's click aims with layout-viewport coordinates and scrolls the page first, so
+    on a phone showing part of a page wider than the screen it can miss a widget pinned to the screen."""
+    pinned = """() => { const r = document.getElementById("ccr-root").getBoundingClientRect(), v = visualViewport;
+        return Math.abs(r.left - v.offsetLeft) < 1 && Math.abs(r.top - v.offsetTop) < 1; }"""
+    page.wait_for_function(pinned, timeout=5_000)  # the widget has followed the visitor's last scroll
+    x, y = locator.evaluate("""el => { const r = el.getBoundingClientRect(), v = visualViewport;
+        return [r.left + r.width / 2 - v.offsetLeft, r.top + r.height / 2 - v.offsetTop]; }""")
+    page.touchscreen.tap(x, y)
+
+
 @pytest.fixture(scope="module")
 def admin_page(browser, stack):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, timezone_id="Asia/Tokyo")
@@ -70,13 +82,17 @@ def test_widget_fits_a_phone_on_a_page_wider_than_the_screen(browser, wide_shop)
     assert launcher.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(10, 125, 85)"
     assert launcher.evaluate("el => { const r = el.getBoundingClientRect(), v = visualViewport;"
                              " return r.right < v.offsetLeft + v.width / 2; }")
-    launcher.click()
+    # The visitor scrolls the page sideways and down: the launcher stays where they look.
+    page.mouse.move(200, 300)
+    page.mouse.wheel(500, 40)
+    page.wait_for_function("visualViewport.offsetLeft > 0 && visualViewport.offsetTop > 0")
+    tap_where_seen(page, launcher)
     expect(page.locator("#ccr-greeting")).to_have_text("Welcome to the wide shop!")
     close = page.locator("#ccr-close")
     expect(close).to_be_visible()
     assert close.evaluate(ON_SCREEN), "the panel's close button must be on screen"
     assert page.locator("#ccr-input").evaluate(ON_SCREEN)
-    close.click()
+    tap_where_seen(page, close)
     expect(page.locator("#ccr-panel")).to_be_hidden()
     context.close()
 
