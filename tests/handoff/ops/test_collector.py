@@ -23,7 +23,7 @@ def unfrozen():
 
 
 def test_survivors_leave_the_collectors_walk_and_the_sweep_frees_their_cycles(unfrozen):
-    node = Node()
+    node, keeper = Node(), Node()
     alive = weakref.ref(node)
     collector.freeze_survivors()
     assert gc.get_freeze_count() > 0
@@ -34,7 +34,10 @@ def test_survivors_leave_the_collectors_walk_and_the_sweep_frees_their_cycles(un
     assert alive() is not None, "frozen cyclic garbage waits for the sweep"
     swept = collector.sweep()
     assert alive() is None, "the sweep frees it"
-    assert swept["freed"] >= 1 and swept["kept"] == gc.get_freeze_count() > 0
+    assert swept["freed"] >= 1 and swept["kept"] > 0
+    # What the sweep kept is frozen again. (Not compared with gc.get_freeze_count(): another thread of the
+    # test run freeing a frozen object between the two reads lowers the count; CI saw it 2 short.)
+    assert not any(o is keeper for o in gc.get_objects()), "a survivor of the sweep is frozen again"
 
 
 def test_garbage_that_dies_young_is_freed_before_the_freeze(unfrozen):
