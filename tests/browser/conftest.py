@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.conftest import agent, customer, stack  # noqa: F401  (the same running stack)
+from tests.e2e.conftest import agent, customer, full_service, stack  # noqa: F401  (the same running stacks)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

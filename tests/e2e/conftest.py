@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 
 import pytest
+import requests
 
 from handoff.ops.launcher import wait_healthy
-from handoff.ops.stack import MODEL, Stack
+from handoff.ops.stack import MODEL, WORKER, RunningStack, Stack
 from handoff.ops.supervision import SupervisedStack
 from tests.e2e.clients import AgentConsole, Customer
 from tests.fakes import Mailbox
@@ -19,6 +21,35 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+FULL_LIMIT = 3  # chat sockets the `full_service` process holds
+
+
+@pytest.fixture(scope="module")
+def full_service(tmp_path_factory):
+    """The web process alone, on the worker `make run` starts, holding at most FULL_LIMIT chat sockets."""
+    var = tmp_path_factory.mktemp("full")
+    stack = Stack(handoff_port=free_port(), rasa_port=free_port(), actions_port=free_port(), var_dir=var,
+                  extra_env={"DATABASE_URL": f"sqlite:///{var / 'full.db'}", "MAX_CHAT_SOCKETS": str(FULL_LIMIT),
+                             "RASA_TIMEOUT": "2"})
+    assert WORKER in stack.commands()["web"], "the test is about the worker `make run` starts"
+    running = RunningStack(stack, names=("web",))
+    running.prepare_database()
+    running.start("web")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{stack.handoff_url}/healthz", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"the service did not start:\n{running.log_tail('web')}")
+        yield stack.handoff_url
+    finally:
+        running.stop("web")
 
 
 @pytest.fixture(scope="session")
