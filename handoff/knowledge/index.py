@@ -34,6 +34,13 @@ class _Entry:
     category: str
 
 
+def _read_store(s) -> tuple[dict[int, _Entry], list[tuple[int, str]]]:
+    """The enabled FAQs: each one's entry, and every (faq id, phrasing) pair to fit."""
+    faqs = s.scalars(select(Faq).where(Faq.enabled.is_(True)).options(selectinload(Faq.phrasings))).all()
+    entries = {f.id: _Entry(f.phrasings[0].text if f.phrasings else f.slug, f.answer, f.category) for f in faqs}
+    return entries, [(f.id, p.text) for f in faqs for p in f.phrasings]
+
+
 def release_freed_memory() -> None:
     """Hand back to the system what a rebuild freed. Its temporaries (every phrasing's embeddings, the
     calibration's folds) were tens of MB in malloc's arenas, which keep freed memory for reuse: the
@@ -51,7 +58,9 @@ class KnowledgeIndex:
 
     A rebuild runs in its own thread. A search waits for it up to `wait` seconds (a small knowledge
     base refits in well under that, so the next question already sees an admin's edit), then answers
-    from the previous index rather than keep a customer waiting while a large one refits.
+    from the previous index rather than keep a customer waiting while a large one refits. The previous
+    index is read against the store as it is now: a disabled or deleted FAQ is never offered, an edited
+    answer is given as it now reads; only changed phrasings wait for the refit.
     """
 
     def __init__(self, answer_threshold: float | None = None, choose_threshold: float | None = None,
@@ -68,6 +77,7 @@ class KnowledgeIndex:
         self._matcher = FaqMatcher(**self._thresholds)
         self._entries: dict[int, _Entry] = {}
         self._building: tuple[int, threading.Thread] | None = None
+        self._store_entries: tuple[int, dict[int, _Entry]] | None = None  # the store's, while the index lags
         self._failed: tuple[int, float] | None = None  # version whose rebuild failed, and when
         self._provisional = False  # the published index is the quick TF-IDF one, the full one is coming
         self._published = threading.Event()
@@ -95,16 +105,28 @@ class KnowledgeIndex:
                         self._published.wait(0.1)
                 else:
                     building[1].join(self._wait)
-        return self._matcher, self._entries
+        with self._lock:
+            matcher, entries, behind = self._matcher, self._entries, self._version != version
+        if behind and self._version >= 0:
+            # Still refitting (or its rebuild failed): the published matcher, but only the FAQs the store
+            # now holds enabled, with their answers as they now read.
+            entries = self._entries_of(version)
+        return matcher, entries
+
+    def _entries_of(self, version: int) -> dict[int, _Entry]:
+        with self._lock:
+            if self._store_entries is not None and self._store_entries[0] == version:
+                return self._store_entries[1]
+        with session_scope() as s:
+            entries, _ = _read_store(s)
+        with self._lock:
+            self._store_entries = (version, entries)
+        return entries
 
     def _rebuild(self, version: int) -> None:
         try:
             with session_scope() as s:
-                faqs = s.scalars(select(Faq).where(Faq.enabled.is_(True))
-                                 .options(selectinload(Faq.phrasings))).all()
-                entries = {f.id: _Entry(f.phrasings[0].text if f.phrasings else f.slug, f.answer, f.category)
-                           for f in faqs}
-                pairs = [(f.id, p.text) for f in faqs for p in f.phrasings]
+                entries, pairs = _read_store(s)
             started = time.perf_counter()
             matcher = FaqMatcher(**self._thresholds)
             if matcher.embeddings and self._version < 0 and len(pairs) > PROVISIONAL_ABOVE:

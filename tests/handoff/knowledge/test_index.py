@@ -47,6 +47,28 @@ def test_while_a_large_index_refits_customers_are_answered_from_the_previous_one
     assert result["decision"] == "answer" and result["matches"][0]["faq_id"] == faq["id"]
 
 
+def test_while_the_index_refits_a_disabled_faq_is_never_offered_and_an_edited_answer_reads_as_edited(
+        seeded, monkeypatch):
+    """An admin disables a wrong answer: customers stop getting it at once, however long the refit takes."""
+    index = KnowledgeIndex(wait=0.1)
+    refund = index.search("How long does a refund take?")["matches"][0]
+    release = threading.Event()
+    real_fit = FaqMatcher.fit
+    monkeypatch.setattr(FaqMatcher, "fit", lambda self, phrasings, previous=None:
+                        release.wait(30) and real_fit(self, phrasings, previous))
+    try:
+        faqs.set_enabled(refund["faq_id"], False)
+        assert all(m["faq_id"] != refund["faq_id"] for m in index.search("How long does a refund take?")["matches"])
+
+        faqs.set_enabled(refund["faq_id"], True)
+        faq = faqs.faq_for_admin(refund["faq_id"])
+        faqs.update_faq(faq["id"], "Refunds now take 3 working days.", faq["category"], faq["phrasings"])
+        top = index.search("How long does a refund take?")["matches"][0]
+        assert top["faq_id"] == refund["faq_id"] and top["answer"] == "Refunds now take 3 working days."
+    finally:
+        release.set()
+
+
 def test_a_failed_refit_keeps_answering_from_the_previous_index(seeded, monkeypatch, caplog):
     index = KnowledgeIndex(wait=1)
     assert index.search("How long does a refund take?")["decision"] == "answer"
