@@ -72,7 +72,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["knowledge"] = KnowledgeIndex(app.config["FAQ_ANSWER_THRESHOLD"],
                                                  app.config["FAQ_CHOOSE_THRESHOLD"],
-                                                 calibrate=app.config.get("FAQ_CALIBRATE", True))
+                                                 calibrate=app.config.get("FAQ_CALIBRATE", True),
+                                                 wait=app.config.get("FAQ_REFIT_WAIT", 5.0))
     relay = BotRelay(app.config["RASA_URL"], app.config["RASA_TIMEOUT"], app.config["RASA_TOKEN"])
     app.extensions["relay"] = relay
     socketio = SocketIO(

@@ -39,6 +39,8 @@ def service_app(database_url: str, rasa: FakeRasa, **settings):
         "ACTIONS_URL": rasa.url,
         "RASA_TIMEOUT": 1.0,
         "WTF_CSRF_ENABLED": False,
+        # An edit is followed to the next question; a loaded CI host refitted past the 5 s a customer waits.
+        "FAQ_REFIT_WAIT": 30.0,
         **settings,
     })
 
