@@ -983,7 +983,8 @@
 
   // --- socket --------------------------------------------------------------------------------
 
-  const socket = window.io("/agent");
+  // WebSocket first, long-polling only where a WebSocket cannot be opened (as the widget does).
+  const socket = window.io("/agent", { transports: ["websocket", "polling"], tryAllTransports: true });
 
   socket.on("connect", () => {
     setConnection("online", "Online: customers can be routed to you.");

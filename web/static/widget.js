@@ -659,7 +659,11 @@
         .then((io) => {
           // The page is shown to the agent beside the chat (without its query string, which may hold tokens).
           const page = `${location.origin}${location.pathname}`;
-          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId, page } });
+          // WebSocket first, long-polling only where a WebSocket cannot be opened. Starting on polling
+          // and upgrading, a tab closed within a second or two of opening the chat left its session to
+          // the ping timeout (~50 s): an aborted long-poll is not noticed by the server.
+          socket = io(`${server}/chat`, { auth: { visitor_id: visitorId, page },
+                                          transports: ["websocket", "polling"], tryAllTransports: true });
           socket.on("connect", onConnect);
           socket.on("disconnect", onDisconnect);
           socket.on("connect_error", onConnectError);
