@@ -9,10 +9,11 @@
   const TICK_MS = 5000;
 
   function span(seconds) {
-    const s = Math.abs(seconds);
-    if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min`;
-    if (s < 48 * 3600) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
-    return `${Math.round(s / 86400)} days`;
+    // Rounded to whole minutes first: 23 h 59 min 40 s reads "24 h 0 min", never "23 h 60 min".
+    const minutes = Math.max(1, Math.round(Math.abs(seconds) / 60));
+    if (minutes < 60) return `${minutes} min`;
+    if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+    return `${Math.round(minutes / 1440)} days`;
   }
 
   function update(element, now) {
