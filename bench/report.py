@@ -203,6 +203,11 @@ def render(report: dict) -> tuple[str, bool]:
                 lines.append(_row([f"c={concurrency:<3} ours: ack p50", f"{ours['ack']['p50_ms']:.1f} ms",
                                    "", "", "", "", ""], widths) + f"   (stored, before the bot is asked; "
                              f"p99 {ours['ack']['p99_ms']:.1f} ms)")
+            paired = entry.get("paired") or {}
+            if paired.get("median_diff_ms") is not None and rasa["p50_ms"]:
+                lines.append(_row([f"c={concurrency:<3} ours - Rasa, same turn", f"{paired['median_diff_ms']:+.1f} ms",
+                                   "", "", f"{paired['median_diff_ms'] / rasa['p50_ms'] * 100:+.0f}%", "", ""],
+                                  widths) + f"   (median over {paired['n']} turns both sides answered; information)")
             lines.append(_row([f"c={concurrency:<3} replies/s", ours["throughput_per_s"], rasa["throughput_per_s"],
                                "", "", "", ""], widths))
             if ours["failures"] or rasa["failures"]:
