@@ -185,7 +185,7 @@ def _paired(ours: dict, rasa: dict) -> dict:
     """Both sides answer the very same turns: the median of ours minus Rasa's, turn by turn. Unlike the
     p50s' difference it cannot flip between the quick replies and the FAQ answers (two groups whose gap
     the median may fall into: one run read +65% at p50 where the means differed by 5 ms)."""
-    diffs = sorted((ours[k] - rasa[k]) * 1000 for k in ours.keys() & rasa.keys())
+    diffs = [(ours[k] - rasa[k]) * 1000 for k in ours.keys() & rasa.keys()]
     if not diffs:
         return {"n": 0, "median_diff_ms": None}
     return {"n": len(diffs), "median_diff_ms": round(statistics.median(diffs), 2)}
@@ -254,7 +254,8 @@ def measure(bench: BenchStack, plan: dict[int, int], progress=print) -> dict:
                                  if ours_p50 is not None and rasa_p50 else None)
         entry["overhead_p50_ms"] = (round(ours_p50 - rasa_p50, 1)
                                     if ours_p50 is not None and rasa_p50 is not None else None)
-        entry["paired"] = _paired(*({k: v for r in runs[name] for k, v in r.by_turn.items()} for name in ("ours", "rasa")))
+        by_turn = {name: {turn: x for r in parts for turn, x in r.by_turn.items()} for name, parts in runs.items()}
+        entry["paired"] = _paired(by_turn["ours"], by_turn["rasa"])
         results[str(concurrency)] = entry
     results["messages"] = {"greetings": GREETINGS, "faqs": FAQS, "turns_per_conversation": TURNS,
                            "think_time_s": THINK_TIME}

@@ -106,8 +106,8 @@ class KnowledgeIndex:
                 else:
                     building[1].join(self._wait)
         with self._lock:
-            matcher, entries, behind = self._matcher, self._entries, self._version != version
-        if behind and self._version >= 0:
+            matcher, entries, published = self._matcher, self._entries, self._version
+        if 0 <= published != version:
             # Still refitting (or its rebuild failed): the published matcher, but only the FAQs the store
             # now holds enabled, with their answers as they now read.
             entries = self._entries_of(version)
